@@ -1,0 +1,350 @@
+//! Command-line interface: `serve`, `migrate`, `user add`, `check`, `import products`, `bench`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "almacen",
+    version,
+    about = "Inventario y back office para comercios argentinos: de un almacén a una cadena con depósito."
+)]
+pub struct Cli {
+    /// Configuration file (optional; ALMACEN_* variables override it, flags override both).
+    #[arg(long, global = true, default_value = "almacen.toml")]
+    pub config: PathBuf,
+    /// Database: sqlite://FILE (default sqlite://almacen.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Runs the HTTP API (migrations run first).
+    Serve(ServeArgs),
+    /// Applies pending database migrations and exits.
+    Migrate,
+    /// Manages users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Replays the stock ledger and compares it with the on-hand projection; exits 1 on any difference.
+    Check(CheckArgs),
+    /// Imports data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Load benchmarks against a running node or one started on a fresh database.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Loads a demo mini-market (once) and prints the admin login it created.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Creates a user; the password comes from ALMACEN_PASSWORD or standard input.
+    Add(UserAddArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UserAddArgs {
+    /// Login name (3–64 of a-z, 0-9, '.', '_', '-').
+    pub name: String,
+    /// admin | manager | cashier | warehouse | viewer
+    #[arg(long)]
+    pub role: String,
+    /// Location codes the user may act on, comma separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub locations: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Prints the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Imports products from a CSV file (columns: sku,name,category,brand,unit,barcodes,cost,price,vat_rate[,active]).
+    Products(ImportProductsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportProductsArgs {
+    pub file: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// N clients posting single stock movements; prints movements/s and p50/p95/p99.
+    Movements(BenchMovementsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchMovementsArgs {
+    /// Base URL of a running node; without it a node is started in-process on --database-url
+    /// (default: a fresh temporary SQLite file).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// User to log in with when --url is given (password in ALMACEN_PASSWORD).
+    #[arg(long, default_value = "admin")]
+    pub username: String,
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+    /// Seconds to run at most.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Requests to send at most.
+    #[arg(long, default_value_t = 200_000)]
+    pub requests: u64,
+    /// Products to spread the load over.
+    #[arg(long, default_value_t = 200)]
+    pub products: usize,
+    /// Also writes the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+fn init_logging(format: &LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ALMACEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: no se pudo iniciar el runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut cfg = Config::load(&cli.config)?;
+    if let Some(url) = &cli.database_url {
+        cfg.database_url = url.clone();
+    }
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen {
+                cfg.listen = listen;
+            }
+            init_logging(&cfg.log_format);
+            serve(cfg, args.demo).await
+        }
+        Command::Migrate => {
+            crate::server::wire(&cfg, app::Clock::system()).await?;
+            println!("migraciones aplicadas en {}", cfg.normalised_database_url());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Add(args)) => user_add(cfg, args).await,
+        Command::Check(args) => check(cfg, args).await,
+        Command::Import(ImportCommand::Products(args)) => import_products(cfg, args).await,
+        Command::Bench(BenchCommand::Movements(args)) => {
+            let report = crate::bench::movements(crate::bench::MovementsBench {
+                url: args.url,
+                database_url: cli.database_url,
+                username: args.username,
+                password: std::env::var("ALMACEN_PASSWORD").ok(),
+                clients: args.clients.max(1),
+                duration: Duration::from_secs(args.seconds.max(1)),
+                max_requests: args.requests,
+                products: args.products.max(1),
+            })
+            .await?;
+            report.print();
+            if let Some(path) = args.json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+                    .with_context(|| format!("escribiendo {}", path.display()))?;
+            }
+            Ok(if report.ledger_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
+    let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("no se pudo escuchar en {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    if demo {
+        let outcome = crate::demo::load(&wired.app)
+            .await
+            .context("cargando datos de demostración")?;
+        match outcome.login {
+            Some(login) => {
+                println!(
+                    "Datos de demostración cargados: depósito DEP, sucursales S01 y S02, {} productos.",
+                    outcome.products
+                );
+                println!(
+                    "Ingrese con  usuario: {}  contraseña: {}",
+                    login.username, login.password
+                );
+                println!(
+                    "  curl -X POST http://{addr}/api/v1/auth/login -H 'content-type: application/json' \\"
+                );
+                println!(
+                    "       -d '{{\"username\":\"{}\",\"password\":\"{}\"}}'",
+                    login.username, login.password
+                );
+            }
+            None => println!(
+                "Los datos de demostración ya estaban cargados; use el usuario admin creado entonces \
+                 (o cree otro: almacen user add NOMBRE --role admin)."
+            ),
+        }
+    }
+    println!(
+        "almacen escuchando en http://{addr} (API en /api/v1, documentación en http://{addr}/api/docs)"
+    );
+    tracing::info!(%addr, engine = wired.app.store.engine(), "almacen listo");
+    crate::server::serve(wired.app, listener, crate::server::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user_add(cfg: Config, args: UserAddArgs) -> anyhow::Result<ExitCode> {
+    let password = match std::env::var("ALMACEN_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("leyendo la contraseña de la entrada estándar")?;
+            s.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.is_empty() {
+        bail!("falta la contraseña: use ALMACEN_PASSWORD o envíela por la entrada estándar");
+    }
+    let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
+    let sys = app::Principal::system();
+    let input = app::auth::UserInput {
+        username: args.name,
+        password,
+        role: args.role,
+        locations: args.locations,
+    };
+    match wired
+        .app
+        .create_user(&sys, input, wired.app.meta(&sys, None))
+        .await
+    {
+        Ok(w) => {
+            println!(
+                "usuario {} creado con rol {}",
+                w.value.username,
+                w.value.role.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(app::Error::Invalid { field, message, .. }) => bail!("{field}: {message}"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn check(cfg: Config, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
+    let report = wired.app.check_ledger(&app::Principal::system()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "libro de stock: {} movimientos y {} saldos revisados",
+            report.movements_checked, report.levels_checked
+        );
+        for d in &report.discrepancies {
+            println!(
+                "DIFERENCIA producto {} ({}) en {} lote {}: {}",
+                d.product_id,
+                d.sku,
+                d.location,
+                d.lot.as_deref().unwrap_or("—"),
+                d.problem
+            );
+        }
+        println!(
+            "{}",
+            if report.ok {
+                "OK: la proyección coincide con el libro"
+            } else {
+                "FALLA: hay diferencias"
+            }
+        );
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn import_products(cfg: Config, args: ImportProductsArgs) -> anyhow::Result<ExitCode> {
+    let data =
+        std::fs::read(&args.file).with_context(|| format!("leyendo {}", args.file.display()))?;
+    let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
+    let report = wired
+        .app
+        .import_products(&app::Principal::system(), &data)
+        .await?;
+    println!(
+        "creados: {}  actualizados: {}  con errores: {}",
+        report.created,
+        report.updated,
+        report.errors.len()
+    );
+    for e in &report.errors {
+        println!("línea {}: {}: {}", e.line, e.field, e.reason);
+    }
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,8 @@
+//! The `almacen` binary's library half: configuration, wiring, demo data, benchmarks and the
+//! CLI, kept in a library so integration tests can boot the real server in-process.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod server;

@@ -1,0 +1,57 @@
+//! almacen's application layer: the use cases of every bounded context, the storage port they
+//! need, and the settings they run under. No SQL and no HTTP here.
+
+pub mod auth;
+pub mod catalog;
+pub mod clock;
+pub mod error;
+pub mod import;
+pub mod page;
+pub mod ports;
+pub mod stock;
+pub mod write;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use clock::Clock;
+pub use error::{Error, Result};
+pub use ports::Store;
+pub use write::{IdempotencyKey, Principal, WriteMeta, Written};
+
+/// Business settings of the use cases (the binary reads them from config).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub seasonal: domain::season::SeasonalFactors,
+    pub login: auth::LoginPolicy,
+}
+
+/// The application: the store, the clock and the settings every use case shares.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+    pub settings: Settings,
+    principals: auth::PrincipalCache,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Clock, settings: Settings) -> Self {
+        App {
+            store,
+            clock,
+            settings,
+            principals: auth::PrincipalCache::default(),
+        }
+    }
+
+    /// Write metadata for a caller at the current instant.
+    pub fn meta(&self, actor: &Principal, idempotency: Option<IdempotencyKey>) -> WriteMeta {
+        WriteMeta {
+            actor: actor.clone(),
+            idempotency,
+            now: self.clock.now_micros(),
+        }
+    }
+}

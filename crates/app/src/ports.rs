@@ -1,0 +1,120 @@
+//! The storage port: everything the use cases need from a database, one transaction per write.
+//!
+//! Every write takes a [`WriteMeta`]: it records the audit entry and, when an idempotency key
+//! is present, stores the result so that a retry with the same key returns it unchanged.
+
+use async_trait::async_trait;
+use domain::auth::Role;
+
+use crate::auth::{ApiKey, AuditEntry, Credentials, NewUser, TokenOwner, User};
+use crate::catalog::{
+    Category, Location, NewLocation, NewProduct, NewSupplier, Product, ProductQuery, Supplier,
+    UpsertMode, UpsertedProduct,
+};
+use crate::error::Result;
+use crate::page::{Page, PageRequest};
+use crate::stock::{
+    LedgerReport, Movement, MovementFilter, MovementLine, StockLevel, StockLimitRow,
+    TransferRequest,
+};
+use crate::write::{WriteMeta, Written};
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which engine this is, for logs and health output.
+    fn engine(&self) -> &'static str;
+    /// Cheap round trip used by readiness.
+    async fn ping(&self) -> Result<()>;
+    /// Migrations known to the binary but not yet applied.
+    async fn pending_migrations(&self) -> Result<usize>;
+
+    // catalogue
+    async fn create_supplier(
+        &self,
+        meta: &WriteMeta,
+        new: NewSupplier,
+    ) -> Result<Written<Supplier>>;
+    async fn get_supplier(&self, id: i64) -> Result<Option<Supplier>>;
+    async fn list_suppliers(&self, page: PageRequest) -> Result<Page<Supplier>>;
+    async fn create_location(
+        &self,
+        meta: &WriteMeta,
+        new: NewLocation,
+    ) -> Result<Written<Location>>;
+    async fn get_location(&self, id: i64) -> Result<Option<Location>>;
+    async fn list_locations(&self, page: PageRequest) -> Result<Page<Location>>;
+    async fn list_categories(&self) -> Result<Vec<Category>>;
+    async fn upsert_product(
+        &self,
+        meta: &WriteMeta,
+        new: NewProduct,
+        mode: UpsertMode,
+    ) -> Result<Written<UpsertedProduct>>;
+    async fn set_product_active(&self, meta: &WriteMeta, id: i64, active: bool) -> Result<Product>;
+    async fn get_product(&self, id: i64) -> Result<Option<Product>>;
+    async fn search_products(&self, q: &ProductQuery, page: PageRequest) -> Result<Page<Product>>;
+
+    // stock ledger
+    /// All lines or none; a line short of stock fails the batch with every shortage listed.
+    async fn post_movements(
+        &self,
+        meta: &WriteMeta,
+        lines: Vec<MovementLine>,
+    ) -> Result<Written<Vec<Movement>>>;
+    async fn post_transfer(
+        &self,
+        meta: &WriteMeta,
+        req: TransferRequest,
+    ) -> Result<Written<Vec<Movement>>>;
+    async fn stock_levels(
+        &self,
+        product_id: Option<i64>,
+        location: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<StockLevel>>;
+    async fn list_movements(
+        &self,
+        filter: &MovementFilter,
+        page: PageRequest,
+    ) -> Result<Page<Movement>>;
+    /// Rows that may be critical at the given seasonal factor (per-mille); the app applies the exact rule.
+    async fn stock_limit_rows(
+        &self,
+        location: Option<&str>,
+        factor_permille: i64,
+    ) -> Result<Vec<StockLimitRow>>;
+    /// Replays the ledger and compares it with the on-hand projection.
+    async fn check_ledger(&self) -> Result<LedgerReport>;
+
+    // access
+    async fn create_user(&self, meta: &WriteMeta, new: NewUser) -> Result<Written<User>>;
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>>;
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>>;
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        lock_until: Option<i64>,
+        now: i64,
+    ) -> Result<()>;
+    async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+    async fn session_owner(&self, token_hash: &str, now: i64) -> Result<Option<TokenOwner>>;
+    async fn revoke_session(&self, token_hash: &str, now: i64) -> Result<()>;
+    async fn create_api_key(
+        &self,
+        meta: &WriteMeta,
+        name: &str,
+        role: Role,
+        prefix: &str,
+        key_hash: &str,
+    ) -> Result<Written<ApiKey>>;
+    async fn api_key_owner(&self, key_hash: &str) -> Result<Option<TokenOwner>>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+    async fn revoke_api_key(&self, meta: &WriteMeta, id: i64) -> Result<()>;
+    async fn list_audit(&self, page: PageRequest) -> Result<Page<AuditEntry>>;
+}

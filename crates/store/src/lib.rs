@@ -1,0 +1,418 @@
+//! The sqlx adapters behind `app::Store`: one SQL implementation over `sqlx::Any`, run on
+//! SQLite (embedded, one writer with group commit) or PostgreSQL (pooled, guarded updates and
+//! row locks in a fixed order). Engine differences live in [`Engine`] and the two migration folders.
+
+mod access;
+mod audit;
+mod catalog;
+mod idempotency;
+mod rows;
+mod stock;
+mod writer;
+
+use std::any::Any as StdAny;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::Result;
+use futures_core::future::BoxFuture;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+
+pub use rows::db_error;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> std::result::Result<Self, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(format!(
+                "URL de base de datos no soportada: use sqlite://ARCHIVO o postgres://… (recibido «{url}»)"
+            ))
+        }
+    }
+
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Row lock for reads that precede a guarded update; SQLite has one writer and needs none.
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it fails with 503.
+    pub acquire_timeout: Duration,
+    /// Most write transactions the SQLite writer groups into one commit.
+    pub group_commit_max: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            group_commit_max: 256,
+        }
+    }
+}
+
+/// The one store: reads from a pool, writes through the engine's write path.
+pub struct SqlStore {
+    engine: Engine,
+    pool: AnyPool,
+    writer: Option<writer::GroupCommitWriter>,
+}
+
+/// A unit of work run inside one write transaction; `Fn` because PostgreSQL may retry it.
+pub(crate) type TxBody<T> =
+    Arc<dyn for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + Sync>;
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
+
+impl SqlStore {
+    /// Opens the database; `create` makes an SQLite file that does not exist yet.
+    pub async fn open(url: &str, opts: StoreOptions) -> std::result::Result<SqlStore, String> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::from_url(url)?;
+        let url = match engine {
+            Engine::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let connect = AnyConnectOptions::from_str(&url)
+            .map_err(|e| format!("URL de base de datos inválida: {e}"))?
+            .disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .min_connections(if engine == Engine::Sqlite { 1 } else { 0 })
+            .acquire_timeout(opts.acquire_timeout)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect.clone())
+            .await
+            .map_err(|e| format!("no se pudo abrir la base de datos: {e}"))?;
+        let writer = match engine {
+            Engine::Sqlite => {
+                let mut conn = AnyConnection::connect_with(&connect)
+                    .await
+                    .map_err(|e| format!("no se pudo abrir la base de datos: {e}"))?;
+                conn.execute(SQLITE_PRAGMAS)
+                    .await
+                    .map_err(|e| format!("no se pudo configurar SQLite: {e}"))?;
+                Some(writer::GroupCommitWriter::start(
+                    conn,
+                    opts.group_commit_max,
+                ))
+            }
+            Engine::Postgres => None,
+        };
+        Ok(SqlStore {
+            engine,
+            pool,
+            writer,
+        })
+    }
+
+    pub fn engine_kind(&self) -> Engine {
+        self.engine
+    }
+
+    /// The read pool, for tools that need raw SQL (tests, backups).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> std::result::Result<(), String> {
+        self.engine
+            .migrator()
+            .run(&self.pool)
+            .await
+            .map_err(|e| format!("falló la migración: {e}"))
+    }
+
+    /// Runs `body` in one write transaction and returns its result once it is durable.
+    pub(crate) async fn write<T: Send + 'static>(&self, body: TxBody<T>) -> Result<T> {
+        match &self.writer {
+            Some(w) => {
+                let erased: writer::ErasedBody = Arc::new(move |conn| {
+                    let body = body.clone();
+                    Box::pin(async move {
+                        body(conn)
+                            .await
+                            .map(|v| Box::new(v) as Box<dyn StdAny + Send>)
+                    })
+                });
+                let out = w.submit(erased).await?;
+                out.downcast::<T>()
+                    .map(|b| *b)
+                    .map_err(|_| app::Error::internal("tipo de resultado inesperado del escritor"))
+            }
+            None => self.write_pooled(body).await,
+        }
+    }
+
+    /// PostgreSQL: a short transaction per write, retried on deadlock or serialization failure.
+    async fn write_pooled<T>(&self, body: TxBody<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.pool.acquire().await.map_err(db_error)?;
+            conn.execute("BEGIN").await.map_err(db_error)?;
+            match body(&mut conn).await {
+                Ok(v) => match conn.execute("COMMIT").await {
+                    Ok(_) => return Ok(v),
+                    Err(e) if rows::is_retryable(&e) && attempt < 5 => continue,
+                    Err(e) => return Err(db_error(e)),
+                },
+                Err(e) => {
+                    // A failed ROLLBACK leaves a broken connection; closing it keeps the pool clean.
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        let _ = conn.detach().close().await;
+                    }
+                    if matches!(&e, app::Error::Unavailable(m) if m.contains(rows::RETRYABLE_MARK))
+                        && attempt < 5
+                    {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl app::Store for SqlStore {
+    fn engine(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.pool.execute("SELECT 1").await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn pending_migrations(&self) -> Result<usize> {
+        let applied: Vec<i64> = match sqlx::query_scalar::<_, i64>(
+            "SELECT version FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_all(&self.pool)
+        .await
+        {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(_)) => Vec::new(),
+            Err(e) => return Err(db_error(e)),
+        };
+        Ok(self
+            .engine
+            .migrator()
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
+    async fn create_supplier(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::catalog::NewSupplier,
+    ) -> Result<app::Written<app::catalog::Supplier>> {
+        catalog::create_supplier(self, meta, new).await
+    }
+    async fn get_supplier(&self, id: i64) -> Result<Option<app::catalog::Supplier>> {
+        catalog::get_supplier(&self.pool, id).await
+    }
+    async fn list_suppliers(
+        &self,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::catalog::Supplier>> {
+        catalog::list_suppliers(&self.pool, page).await
+    }
+    async fn create_location(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::catalog::NewLocation,
+    ) -> Result<app::Written<app::catalog::Location>> {
+        catalog::create_location(self, meta, new).await
+    }
+    async fn get_location(&self, id: i64) -> Result<Option<app::catalog::Location>> {
+        catalog::get_location(&self.pool, id).await
+    }
+    async fn list_locations(
+        &self,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::catalog::Location>> {
+        catalog::list_locations(&self.pool, page).await
+    }
+    async fn list_categories(&self) -> Result<Vec<app::catalog::Category>> {
+        catalog::list_categories(&self.pool).await
+    }
+    async fn upsert_product(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::catalog::NewProduct,
+        mode: app::catalog::UpsertMode,
+    ) -> Result<app::Written<app::catalog::UpsertedProduct>> {
+        catalog::upsert_product(self, meta, new, mode).await
+    }
+    async fn set_product_active(
+        &self,
+        meta: &app::WriteMeta,
+        id: i64,
+        active: bool,
+    ) -> Result<app::catalog::Product> {
+        catalog::set_product_active(self, meta, id, active).await
+    }
+    async fn get_product(&self, id: i64) -> Result<Option<app::catalog::Product>> {
+        catalog::get_product(&self.pool, id).await
+    }
+    async fn search_products(
+        &self,
+        q: &app::catalog::ProductQuery,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::catalog::Product>> {
+        catalog::search_products(&self.pool, q, page).await
+    }
+
+    async fn post_movements(
+        &self,
+        meta: &app::WriteMeta,
+        lines: Vec<app::stock::MovementLine>,
+    ) -> Result<app::Written<Vec<app::stock::Movement>>> {
+        stock::post_movements(self, meta, lines).await
+    }
+    async fn post_transfer(
+        &self,
+        meta: &app::WriteMeta,
+        req: app::stock::TransferRequest,
+    ) -> Result<app::Written<Vec<app::stock::Movement>>> {
+        stock::post_transfer(self, meta, req).await
+    }
+    async fn stock_levels(
+        &self,
+        product_id: Option<i64>,
+        location: Option<&str>,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::stock::StockLevel>> {
+        stock::stock_levels(&self.pool, product_id, location, page).await
+    }
+    async fn list_movements(
+        &self,
+        filter: &app::stock::MovementFilter,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::stock::Movement>> {
+        stock::list_movements(&self.pool, filter, page).await
+    }
+    async fn stock_limit_rows(
+        &self,
+        location: Option<&str>,
+        factor_permille: i64,
+    ) -> Result<Vec<app::stock::StockLimitRow>> {
+        stock::stock_limit_rows(&self.pool, location, factor_permille).await
+    }
+    async fn check_ledger(&self) -> Result<app::stock::LedgerReport> {
+        stock::check_ledger(&self.pool).await
+    }
+
+    async fn create_user(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::auth::NewUser,
+    ) -> Result<app::Written<app::auth::User>> {
+        access::create_user(self, meta, new).await
+    }
+    async fn list_users(
+        &self,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::auth::User>> {
+        access::list_users(&self.pool, page).await
+    }
+    async fn credentials(&self, username: &str) -> Result<Option<app::auth::Credentials>> {
+        access::credentials(&self.pool, username).await
+    }
+    async fn record_login_failure(
+        &self,
+        user_id: i64,
+        lock_until: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        access::record_login_failure(self, user_id, lock_until, now).await
+    }
+    async fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        access::create_session(self, user_id, token_hash, now, expires_at).await
+    }
+    async fn session_owner(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<app::auth::TokenOwner>> {
+        access::session_owner(&self.pool, token_hash, now).await
+    }
+    async fn revoke_session(&self, token_hash: &str, now: i64) -> Result<()> {
+        access::revoke_session(self, token_hash, now).await
+    }
+    async fn create_api_key(
+        &self,
+        meta: &app::WriteMeta,
+        name: &str,
+        role: domain::auth::Role,
+        prefix: &str,
+        key_hash: &str,
+    ) -> Result<app::Written<app::auth::ApiKey>> {
+        access::create_api_key(self, meta, name, role, prefix, key_hash).await
+    }
+    async fn api_key_owner(&self, key_hash: &str) -> Result<Option<app::auth::TokenOwner>> {
+        access::api_key_owner(&self.pool, key_hash).await
+    }
+    async fn list_api_keys(&self) -> Result<Vec<app::auth::ApiKey>> {
+        access::list_api_keys(&self.pool).await
+    }
+    async fn revoke_api_key(&self, meta: &app::WriteMeta, id: i64) -> Result<()> {
+        access::revoke_api_key(self, meta, id).await
+    }
+    async fn list_audit(
+        &self,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::auth::AuditEntry>> {
+        audit::list(&self.pool, page).await
+    }
+}

@@ -1,0 +1,751 @@
+//! The stock ledger: append-only movements and the on-hand projection (product × location × lot),
+//! always written together. Reads that precede a decrement lock their rows on PostgreSQL in
+//! (product, location, lot) order; every decrement is also guarded (`on_hand >= qty`), so stock
+//! never goes negative whatever the interleaving.
+
+use std::sync::Arc;
+
+use app::catalog::ProductRef;
+use app::error::FieldContext;
+use app::error::Shortage;
+use app::page::{Page, PageRequest};
+use app::stock::{
+    LedgerDiscrepancy, LedgerReport, LineChange, Movement, MovementFilter, MovementLine,
+    StockLevel, StockLimitRow, TransferRequest,
+};
+use app::{Error, Result, WriteMeta, Written};
+use chrono::NaiveDate;
+use domain::catalog::UnitOfMeasure;
+use domain::ledger::{self, LotBalance, MovementKind};
+use domain::{Money, Qty};
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool};
+
+use crate::audit::{self, Change};
+use crate::idempotency;
+use crate::rows::{date, date_text, db_error, get, instant, parsed};
+use crate::{Engine, SqlStore};
+
+#[derive(Clone, Debug)]
+struct ProductInfo {
+    id: i64,
+    sku: String,
+    unit: UnitOfMeasure,
+    cost: Money,
+    /// Units per scanned barcode (1 unless the barcode is a pack).
+    pack: i64,
+}
+
+#[derive(Clone, Debug)]
+struct LocationInfo {
+    id: i64,
+    code: String,
+}
+
+async fn resolve_product(
+    conn: &mut AnyConnection,
+    r: &ProductRef,
+    field: &str,
+) -> Result<ProductInfo> {
+    let row = match r {
+        ProductRef::Id(id) => sqlx::query("SELECT id, sku, unit, cost, 1 AS pack FROM products WHERE id = $1")
+            .bind(*id)
+            .fetch_optional(&mut *conn)
+            .await,
+        ProductRef::Sku(sku) => sqlx::query("SELECT id, sku, unit, cost, 1 AS pack FROM products WHERE sku = $1")
+            .bind(sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await,
+        ProductRef::Barcode(code) => sqlx::query(
+            "SELECT p.id, p.sku, p.unit, p.cost, b.pack FROM product_barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = $1",
+        )
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await,
+    }
+    .map_err(db_error)?;
+    let row = row
+        .ok_or_else(|| Error::unknown(field, format!("el producto {} no existe", r.describe())))?;
+    Ok(ProductInfo {
+        id: get(&row, "id")?,
+        sku: get(&row, "sku")?,
+        unit: parsed("unit", UnitOfMeasure::parse(&get::<String>(&row, "unit")?))?,
+        cost: Money::from_minor(get(&row, "cost")?),
+        pack: get(&row, "pack")?,
+    })
+}
+
+async fn resolve_location(
+    conn: &mut AnyConnection,
+    meta: &WriteMeta,
+    code: &str,
+    field: &str,
+) -> Result<LocationInfo> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM locations WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let id = id.ok_or_else(|| Error::unknown(field, format!("la ubicación {code} no existe")))?;
+    meta.actor.require_location(id, code)?;
+    Ok(LocationInfo {
+        id,
+        code: code.to_owned(),
+    })
+}
+
+/// Everything a movement row records besides its quantities.
+struct Posting<'a> {
+    meta: &'a WriteMeta,
+    product: &'a ProductInfo,
+    location: &'a LocationInfo,
+    kind: MovementKind,
+    unit_cost: Money,
+    reason: Option<&'a str>,
+    document: Option<&'a str>,
+}
+
+impl Posting<'_> {
+    async fn insert(
+        &self,
+        conn: &mut AnyConnection,
+        lot: &str,
+        expiry: Option<NaiveDate>,
+        quantity: Qty,
+        after: Qty,
+    ) -> Result<Movement> {
+        let before = after - quantity;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO stock_movements (product_id, location_id, lot, expiry, kind, quantity, before_qty, after_qty, unit_cost, \
+             reason, document, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(self.product.id)
+        .bind(self.location.id)
+        .bind(lot)
+        .bind(date_text(expiry))
+        .bind(self.kind.as_str())
+        .bind(quantity.milli())
+        .bind(before.milli())
+        .bind(after.milli())
+        .bind(self.unit_cost.minor())
+        .bind(self.reason)
+        .bind(self.document)
+        .bind(&self.meta.actor.label)
+        .bind(self.meta.now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        Ok(Movement {
+            id,
+            product_id: self.product.id,
+            sku: self.product.sku.clone(),
+            location: self.location.code.clone(),
+            lot: (!lot.is_empty()).then(|| lot.to_owned()),
+            expiry,
+            kind: self.kind,
+            quantity,
+            before,
+            after,
+            unit_cost: self.unit_cost,
+            reason: self.reason.map(str::to_owned),
+            document: self.document.map(str::to_owned),
+            user: self.meta.actor.label.clone(),
+            created_at: instant(self.meta.now),
+        })
+    }
+
+    /// Adds stock to one lot, creating its row on first receipt.
+    async fn add(
+        &self,
+        conn: &mut AnyConnection,
+        lot: &str,
+        expiry: Option<NaiveDate>,
+        qty: Qty,
+    ) -> Result<Movement> {
+        let (on_hand, stored_expiry): (i64, Option<String>) = sqlx::query_as(
+            "INSERT INTO stock_levels (product_id, location_id, lot, expiry, on_hand, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (product_id, location_id, lot) DO UPDATE SET on_hand = stock_levels.on_hand + excluded.on_hand, \
+             expiry = COALESCE(stock_levels.expiry, excluded.expiry), updated_at = excluded.updated_at RETURNING on_hand, expiry",
+        )
+        .bind(self.product.id)
+        .bind(self.location.id)
+        .bind(lot)
+        .bind(date_text(expiry))
+        .bind(qty.milli())
+        .bind(self.meta.now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        let stored_expiry = date(stored_expiry)?;
+        if expiry.is_some() && stored_expiry != expiry {
+            return Err(Error::invalid(
+                "expiry",
+                "lot_expiry_mismatch",
+                format!(
+                    "el lote {lot} ya tiene vencimiento {}",
+                    stored_expiry
+                        .map(|d| d.format("%d/%m/%Y").to_string())
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        self.insert(conn, lot, stored_expiry, qty, Qty::from_milli(on_hand))
+            .await
+    }
+
+    /// Takes stock from one lot; `None` when the lot does not hold enough.
+    async fn take(
+        &self,
+        conn: &mut AnyConnection,
+        lot: &str,
+        qty: Qty,
+    ) -> Result<Option<Movement>> {
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            "UPDATE stock_levels SET on_hand = on_hand - $1, updated_at = $2 \
+             WHERE product_id = $3 AND location_id = $4 AND lot = $5 AND on_hand >= $1 RETURNING on_hand, expiry",
+        )
+        .bind(qty.milli())
+        .bind(self.meta.now)
+        .bind(self.product.id)
+        .bind(self.location.id)
+        .bind(lot)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        match row {
+            None => Ok(None),
+            Some((on_hand, expiry)) => Ok(Some(
+                self.insert(conn, lot, date(expiry)?, -qty, Qty::from_milli(on_hand))
+                    .await?,
+            )),
+        }
+    }
+}
+
+/// The lots of a product at a location, locked for the rest of the transaction on PostgreSQL.
+async fn lots(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    product_id: i64,
+    location_id: i64,
+) -> Result<Vec<LotBalance>> {
+    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT lot, expiry, on_hand FROM stock_levels WHERE product_id = $1 AND location_id = $2 ORDER BY lot{}",
+        engine.for_update()
+    )))
+    .bind(product_id)
+    .bind(location_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(lot, expiry, on_hand)| {
+            Ok(LotBalance {
+                lot,
+                expiry: date(expiry)?,
+                on_hand: Qty::from_milli(on_hand),
+            })
+        })
+        .collect()
+}
+
+enum LineOutcome {
+    Posted(Vec<Movement>),
+    Short(Qty),
+}
+
+/// Removes `qty` from one named lot or, without a lot, first-expiry-first-out across lots.
+async fn remove(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    p: &Posting<'_>,
+    lot: Option<&str>,
+    qty: Qty,
+) -> Result<LineOutcome> {
+    let balances = lots(conn, engine, p.product.id, p.location.id).await?;
+    let takes = match lot {
+        Some(lot) => {
+            let available = balances
+                .iter()
+                .find(|b| b.lot == lot)
+                .map_or(Qty::ZERO, |b| b.on_hand);
+            if available < qty {
+                return Ok(LineOutcome::Short(available));
+            }
+            vec![(lot.to_owned(), qty)]
+        }
+        None => match ledger::allocate_fefo(&balances, qty) {
+            Ok(t) => t.into_iter().map(|t| (t.lot, t.qty)).collect(),
+            Err(short) => return Ok(LineOutcome::Short(short.available)),
+        },
+    };
+    let mut out = Vec::with_capacity(takes.len());
+    for (lot, q) in takes {
+        match p.take(conn, &lot, q).await? {
+            Some(m) => out.push(m),
+            // Only reachable if the projection changed under a lock we hold: fail safe.
+            None => return Ok(LineOutcome::Short(Qty::ZERO)),
+        }
+    }
+    Ok(LineOutcome::Posted(out))
+}
+
+struct ResolvedLine<'a> {
+    index: usize,
+    line: &'a MovementLine,
+    product: ProductInfo,
+    location: LocationInfo,
+}
+
+async fn apply_line(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    meta: &WriteMeta,
+    r: &ResolvedLine<'_>,
+) -> Result<LineOutcome> {
+    let line = r.line;
+    let kind = match line.change {
+        LineChange::Delta { kind, .. } => kind,
+        LineChange::Count { .. } => MovementKind::Count,
+    };
+    let p = Posting {
+        meta,
+        product: &r.product,
+        location: &r.location,
+        kind,
+        unit_cost: line.unit_cost.unwrap_or(r.product.cost),
+        reason: line.reason.as_deref(),
+        document: line.document.as_deref(),
+    };
+    let lot = line.lot.as_deref();
+    match line.change {
+        LineChange::Delta { quantity, .. } => {
+            let quantity = Qty::from_milli(quantity.milli() * r.product.pack);
+            if quantity.is_positive() {
+                Ok(LineOutcome::Posted(vec![
+                    p.add(conn, lot.unwrap_or(""), line.expiry, quantity)
+                        .await?,
+                ]))
+            } else {
+                remove(conn, engine, &p, lot, -quantity).await
+            }
+        }
+        LineChange::Count { counted } => {
+            let balances = lots(conn, engine, r.product.id, r.location.id).await?;
+            let on_hand: Qty = match lot {
+                Some(l) => balances
+                    .iter()
+                    .filter(|b| b.lot == l)
+                    .map(|b| b.on_hand)
+                    .sum(),
+                None => balances.iter().map(|b| b.on_hand).sum(),
+            };
+            let diff = ledger::count_difference(on_hand, counted).field("quantity")?;
+            if diff.is_positive() {
+                Ok(LineOutcome::Posted(vec![
+                    p.add(conn, lot.unwrap_or(""), line.expiry, diff).await?,
+                ]))
+            } else if diff.is_negative() {
+                remove(conn, engine, &p, lot, -diff).await
+            } else {
+                // A count that matches still leaves a dated record in the ledger.
+                let lot = lot.unwrap_or("");
+                let current = balances.iter().find(|b| b.lot == lot);
+                let after = current.map_or(Qty::ZERO, |b| b.on_hand);
+                let expiry = current.and_then(|b| b.expiry);
+                Ok(LineOutcome::Posted(vec![
+                    p.insert(conn, lot, expiry, Qty::ZERO, after).await?,
+                ]))
+            }
+        }
+    }
+}
+
+pub(crate) async fn post_movements(
+    store: &SqlStore,
+    meta: &WriteMeta,
+    lines: Vec<MovementLine>,
+) -> Result<Written<Vec<Movement>>> {
+    let meta = meta.clone();
+    let engine = store.engine;
+    let lines = Arc::new(lines);
+    store
+        .write(Arc::new(move |conn| {
+            let (meta, lines) = (meta.clone(), lines.clone());
+            Box::pin(async move {
+                if let Some(done) = idempotency::claim(conn, &meta).await? {
+                    return Ok(done);
+                }
+                let single = lines.len() == 1;
+                let name = |i: usize, f: &str| {
+                    if single {
+                        f.to_owned()
+                    } else {
+                        format!("movements[{i}].{f}")
+                    }
+                };
+                let mut resolved = Vec::with_capacity(lines.len());
+                for (index, line) in lines.iter().enumerate() {
+                    let product =
+                        resolve_product(conn, &line.product, &name(index, line.product.field()))
+                            .await?;
+                    let location =
+                        resolve_location(conn, &meta, &line.location, &name(index, "location"))
+                            .await?;
+                    let qty = match line.change {
+                        LineChange::Delta { quantity, .. } => quantity,
+                        LineChange::Count { counted } => counted,
+                    };
+                    product.unit.check_qty(qty).map_err(|e| {
+                        Error::invalid(name(index, "quantity"), e.rule(), e.to_string())
+                    })?;
+                    resolved.push(ResolvedLine {
+                        index,
+                        line,
+                        product,
+                        location,
+                    });
+                }
+                // One lock order for every transaction: no deadlocks between concurrent batches.
+                resolved.sort_by_key(|r| (r.product.id, r.location.id));
+                let mut posted: Vec<(usize, Vec<Movement>)> = Vec::with_capacity(resolved.len());
+                let mut shortages = Vec::new();
+                for r in &resolved {
+                    match apply_line(conn, engine, &meta, r).await? {
+                        LineOutcome::Posted(ms) => posted.push((r.index, ms)),
+                        LineOutcome::Short(available) => shortages.push(Shortage {
+                            line: r.index,
+                            product_id: r.product.id,
+                            sku: r.product.sku.clone(),
+                            location: r.location.code.clone(),
+                            lot: r.line.lot.clone(),
+                            requested: match r.line.change {
+                                LineChange::Delta { quantity, .. } => {
+                                    Qty::from_milli(-quantity.milli() * r.product.pack)
+                                }
+                                LineChange::Count { counted } => counted,
+                            },
+                            available,
+                        }),
+                    }
+                }
+                if !shortages.is_empty() {
+                    shortages.sort_by_key(|s| s.line);
+                    return Err(Error::InsufficientStock(shortages));
+                }
+                posted.sort_by_key(|(i, _)| *i);
+                let movements: Vec<Movement> = posted.into_iter().flat_map(|(_, ms)| ms).collect();
+                let ids: Vec<i64> = movements.iter().map(|m| m.id).collect();
+                audit::record(
+                    conn,
+                    &meta,
+                    Change::<(), _> {
+                        action: "stock.movements",
+                        entity: "stock_movement",
+                        entity_id: ids.first().map(i64::to_string),
+                        before: None,
+                        after: Some(&serde_json::json!({ "movement_ids": ids })),
+                    },
+                )
+                .await?;
+                idempotency::remember(conn, &meta, &movements).await?;
+                Ok(Written::fresh(movements))
+            })
+        }))
+        .await
+}
+
+pub(crate) async fn post_transfer(
+    store: &SqlStore,
+    meta: &WriteMeta,
+    req: TransferRequest,
+) -> Result<Written<Vec<Movement>>> {
+    let meta = meta.clone();
+    let engine = store.engine;
+    store
+        .write(Arc::new(move |conn| {
+            let (meta, req) = (meta.clone(), req.clone());
+            Box::pin(async move {
+                if let Some(done) = idempotency::claim(conn, &meta).await? {
+                    return Ok(done);
+                }
+                let product = resolve_product(conn, &req.product, req.product.field()).await?;
+                let from = resolve_location(conn, &meta, &req.from, "from").await?;
+                let to = resolve_location(conn, &meta, &req.to, "to").await?;
+                let quantity = Qty::from_milli(req.quantity.milli() * product.pack);
+                product.unit.check_qty(quantity).map_err(|e| Error::invalid("quantity", e.rule(), e.to_string()))?;
+                // Lock both ends in location order before touching either.
+                let (first, second) = if from.id < to.id { (&from, &to) } else { (&to, &from) };
+                lots(conn, engine, product.id, first.id).await?;
+                lots(conn, engine, product.id, second.id).await?;
+                let transfer_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO stock_transfers (product_id, from_location_id, to_location_id, quantity, actor, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(product.id)
+                .bind(from.id)
+                .bind(to.id)
+                .bind(quantity.milli())
+                .bind(&meta.actor.label)
+                .bind(meta.now)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_error)?;
+                let document = format!("transfer:{transfer_id}");
+                let out = Posting {
+                    meta: &meta,
+                    product: &product,
+                    location: &from,
+                    kind: MovementKind::TransferOut,
+                    unit_cost: product.cost,
+                    reason: req.reason.as_deref(),
+                    document: Some(&document),
+                };
+                let taken = match remove(conn, engine, &out, req.lot.as_deref(), quantity).await? {
+                    LineOutcome::Posted(ms) => ms,
+                    LineOutcome::Short(available) => {
+                        return Err(Error::InsufficientStock(vec![Shortage {
+                            line: 0,
+                            product_id: product.id,
+                            sku: product.sku.clone(),
+                            location: from.code.clone(),
+                            lot: req.lot.clone(),
+                            requested: quantity,
+                            available,
+                        }]));
+                    }
+                };
+                let into = Posting {
+                    location: &to,
+                    kind: MovementKind::TransferIn,
+                    ..out
+                };
+                let mut movements = Vec::with_capacity(taken.len() * 2);
+                for m in taken {
+                    let arrived = into.add(conn, m.lot.as_deref().unwrap_or(""), m.expiry, -m.quantity).await?;
+                    movements.push(m);
+                    movements.push(arrived);
+                }
+                audit::record(conn, &meta, Change::<(), _> {
+                    action: "stock.transfer",
+                    entity: "stock_transfer",
+                    entity_id: Some(transfer_id.to_string()),
+                    before: None,
+                    after: Some(&serde_json::json!({
+                        "product_id": product.id, "from": from.code, "to": to.code, "quantity": quantity,
+                        "movement_ids": movements.iter().map(|m| m.id).collect::<Vec<_>>(),
+                    })),
+                })
+                .await?;
+                idempotency::remember(conn, &meta, &movements).await?;
+                Ok(Written::fresh(movements))
+            })
+        }))
+        .await
+}
+
+// ---------------------------------------------------------------- reads
+
+pub(crate) async fn stock_levels(
+    pool: &AnyPool,
+    product_id: Option<i64>,
+    location: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<StockLevel>> {
+    let rows = sqlx::query(
+        "SELECT s.product_id, p.sku, p.name, l.code, s.lot, s.expiry, s.on_hand, p.unit FROM stock_levels s \
+         JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id \
+         WHERE ($1 = 0 OR s.product_id = $1) AND ($2 = '' OR l.code = $2) \
+         ORDER BY s.product_id, l.code, s.lot LIMIT $3 OFFSET $4",
+    )
+    .bind(product_id.unwrap_or(0))
+    .bind(location.unwrap_or(""))
+    .bind(page.fetch_limit())
+    .bind(page.after)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let lot: String = get(r, "lot")?;
+            Ok(StockLevel {
+                product_id: get(r, "product_id")?,
+                sku: get(r, "sku")?,
+                name: get(r, "name")?,
+                location: get(r, "code")?,
+                lot: (!lot.is_empty()).then_some(lot),
+                expiry: date(get(r, "expiry")?)?,
+                on_hand: Qty::from_milli(get(r, "on_hand")?),
+                unit: parsed("unit", UnitOfMeasure::parse(&get::<String>(r, "unit")?))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_offset_rows(items, page))
+}
+
+const MOVEMENT_SELECT: &str = "SELECT m.id, m.product_id, p.sku, l.code, m.lot, m.expiry, m.kind, m.quantity, m.before_qty, \
+     m.after_qty, m.unit_cost, m.reason, m.document, m.actor, m.created_at FROM stock_movements m \
+     JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id";
+
+fn movement_from(r: &AnyRow) -> Result<Movement> {
+    let lot: String = get(r, "lot")?;
+    Ok(Movement {
+        id: get(r, "id")?,
+        product_id: get(r, "product_id")?,
+        sku: get(r, "sku")?,
+        location: get(r, "code")?,
+        lot: (!lot.is_empty()).then_some(lot),
+        expiry: date(get(r, "expiry")?)?,
+        kind: parsed("kind", MovementKind::parse(&get::<String>(r, "kind")?))?,
+        quantity: Qty::from_milli(get(r, "quantity")?),
+        before: Qty::from_milli(get(r, "before_qty")?),
+        after: Qty::from_milli(get(r, "after_qty")?),
+        unit_cost: Money::from_minor(get(r, "unit_cost")?),
+        reason: get(r, "reason")?,
+        document: get(r, "document")?,
+        user: get(r, "actor")?,
+        created_at: instant(get(r, "created_at")?),
+    })
+}
+
+pub(crate) async fn list_movements(
+    pool: &AnyPool,
+    f: &MovementFilter,
+    page: PageRequest,
+) -> Result<Page<Movement>> {
+    // Newest first; the cursor is the last id seen.
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{MOVEMENT_SELECT} WHERE ($1 = 0 OR m.id < $1) AND ($2 = 0 OR m.product_id = $2) AND ($3 = '' OR l.code = $3) \
+         AND ($4 = '' OR m.kind = $4) AND m.created_at >= $5 AND m.created_at < $6 ORDER BY m.id DESC LIMIT $7"
+    )))
+    .bind(page.after)
+    .bind(f.product_id.unwrap_or(0))
+    .bind(f.location.as_deref().unwrap_or(""))
+    .bind(f.kind.map(|k| k.as_str()).unwrap_or(""))
+    .bind(f.since_micros.unwrap_or(i64::MIN))
+    .bind(f.until_micros.unwrap_or(i64::MAX))
+    .bind(page.fetch_limit())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let items = rows.iter().map(movement_from).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page, |m| m.id))
+}
+
+pub(crate) async fn stock_limit_rows(
+    pool: &AnyPool,
+    location: Option<&str>,
+    factor_permille: i64,
+) -> Result<Vec<StockLimitRow>> {
+    // A coarse filter in SQL (one unit of slack for rounding); the app applies the exact rule.
+    let rows = sqlx::query(
+        "SELECT * FROM (SELECT p.id, p.sku, p.name, loc.code, sl.min_qty, \
+         CAST(COALESCE((SELECT SUM(s.on_hand) FROM stock_levels s WHERE s.product_id = sl.product_id AND s.location_id = sl.location_id), 0) AS BIGINT) AS on_hand \
+         FROM stock_limits sl JOIN products p ON p.id = sl.product_id JOIN locations loc ON loc.id = sl.location_id \
+         WHERE p.active = 1 AND sl.min_qty > 0 AND ($1 = '' OR loc.code = $1)) t \
+         WHERE t.on_hand * 1000 <= t.min_qty * $2 + 1000 ORDER BY t.id, t.code",
+    )
+    .bind(location.unwrap_or(""))
+    .bind(factor_permille)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|r| {
+            Ok(StockLimitRow {
+                product_id: get(r, "id")?,
+                sku: get(r, "sku")?,
+                name: get(r, "name")?,
+                location: get(r, "code")?,
+                min_stock: Qty::from_milli(get(r, "min_qty")?),
+                on_hand: Qty::from_milli(get(r, "on_hand")?),
+            })
+        })
+        .collect()
+}
+
+/// Most discrepancies one check lists; the count of rows checked is always complete.
+const MAX_REPORTED: i64 = 1000;
+
+pub(crate) async fn check_ledger(pool: &AnyPool) -> Result<LedgerReport> {
+    let totals = sqlx::query(AssertSqlSafe(format!(
+        "SELECT t.product_id, p.sku, l.code, t.lot, t.projected, t.ledger FROM ( \
+           SELECT COALESCE(g.product_id, s.product_id) AS product_id, COALESCE(g.location_id, s.location_id) AS location_id, \
+                  COALESCE(g.lot, s.lot) AS lot, COALESCE(s.on_hand, 0) AS projected, COALESCE(g.qty, 0) AS ledger \
+           FROM (SELECT product_id, location_id, lot, CAST(SUM(quantity) AS BIGINT) AS qty FROM stock_movements \
+                 GROUP BY product_id, location_id, lot) g \
+           FULL OUTER JOIN stock_levels s ON s.product_id = g.product_id AND s.location_id = g.location_id AND s.lot = g.lot \
+         ) t JOIN products p ON p.id = t.product_id JOIN locations l ON l.id = t.location_id \
+         WHERE t.projected <> t.ledger ORDER BY t.product_id, l.code, t.lot LIMIT {MAX_REPORTED}"
+    )))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let mut discrepancies = Vec::new();
+    for r in &totals {
+        let lot: String = get(r, "lot")?;
+        let projected = Qty::from_milli(get(r, "projected")?);
+        let ledger = Qty::from_milli(get(r, "ledger")?);
+        discrepancies.push(LedgerDiscrepancy {
+            product_id: get(r, "product_id")?,
+            sku: get(r, "sku")?,
+            location: get(r, "code")?,
+            lot: (!lot.is_empty()).then_some(lot),
+            movement_id: None,
+            projected,
+            ledger,
+            problem: format!(
+                "la proyección dice {projected} pero el libro de movimientos suma {ledger}"
+            ),
+        });
+    }
+    let chain = sqlx::query(AssertSqlSafe(format!(
+        "SELECT t.id, t.product_id, p.sku, l.code, t.lot, t.before_qty, t.after_qty, t.quantity, t.prev_after FROM ( \
+           SELECT m.id, m.product_id, m.location_id, m.lot, m.before_qty, m.after_qty, m.quantity, \
+                  LAG(m.after_qty) OVER (PARTITION BY m.product_id, m.location_id, m.lot ORDER BY m.id) AS prev_after \
+           FROM stock_movements m) t \
+         JOIN products p ON p.id = t.product_id JOIN locations l ON l.id = t.location_id \
+         WHERE t.after_qty <> t.before_qty + t.quantity OR t.after_qty < 0 \
+            OR (t.prev_after IS NULL AND t.before_qty <> 0) OR (t.prev_after IS NOT NULL AND t.prev_after <> t.before_qty) \
+         ORDER BY t.id LIMIT {MAX_REPORTED}"
+    )))
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    for r in &chain {
+        let lot: String = get(r, "lot")?;
+        let id: i64 = get(r, "id")?;
+        let before = Qty::from_milli(get(r, "before_qty")?);
+        let after = Qty::from_milli(get(r, "after_qty")?);
+        let prev: Option<i64> = get(r, "prev_after")?;
+        discrepancies.push(LedgerDiscrepancy {
+            product_id: get(r, "product_id")?,
+            sku: get(r, "sku")?,
+            location: get(r, "code")?,
+            lot: (!lot.is_empty()).then_some(lot),
+            movement_id: Some(id),
+            projected: after,
+            ledger: before + Qty::from_milli(get(r, "quantity")?),
+            problem: format!(
+                "el movimiento {id} no encadena: antes {before}, después {after}, anterior {}",
+                prev.map_or("—".to_owned(), |p| Qty::from_milli(p).to_string())
+            ),
+        });
+    }
+    let movements_checked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_movements")
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    let levels_checked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_levels")
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(LedgerReport {
+        ok: discrepancies.is_empty(),
+        movements_checked,
+        levels_checked,
+        discrepancies,
+    })
+}
