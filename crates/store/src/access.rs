@@ -54,14 +54,11 @@ pub(crate) async fn create_user(
     meta: &WriteMeta,
     new: NewUser,
 ) -> Result<Written<User>> {
-    let meta = meta.clone();
+    let owned_meta = meta.clone();
     store
-        .write(Arc::new(move |conn| {
-            let (meta, new) = (meta.clone(), new.clone());
+        .write_idempotent(meta, Arc::new(move |conn| {
+            let (meta, new) = (owned_meta.clone(), new.clone());
             Box::pin(async move {
-                if let Some(done) = idempotency::claim(conn, &meta).await? {
-                    return Ok(done);
-                }
                 let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                     .bind(&new.username)
                     .fetch_optional(&mut *conn)
@@ -112,8 +109,8 @@ pub(crate) async fn create_user(
                     after: Some(&user),
                 })
                 .await?;
-                idempotency::remember(conn, &meta, &user).await?;
-                Ok(Written::fresh(user))
+                idempotency::record(conn, &meta, &user).await?;
+                Ok(user)
             })
         }))
         .await
@@ -300,19 +297,16 @@ pub(crate) async fn create_api_key(
     prefix: &str,
     key_hash: &str,
 ) -> Result<Written<ApiKey>> {
-    let (meta, name, prefix, key_hash) = (
+    let (owned_meta, name, prefix, key_hash) = (
         meta.clone(),
         name.to_owned(),
         prefix.to_owned(),
         key_hash.to_owned(),
     );
     store
-        .write(Arc::new(move |conn| {
-            let (meta, name, prefix, key_hash) = (meta.clone(), name.clone(), prefix.clone(), key_hash.clone());
+        .write_idempotent(meta, Arc::new(move |conn| {
+            let (meta, name, prefix, key_hash) = (owned_meta.clone(), name.clone(), prefix.clone(), key_hash.clone());
             Box::pin(async move {
-                if let Some(done) = idempotency::claim(conn, &meta).await? {
-                    return Ok(done);
-                }
                 let row = sqlx::query(
                     "INSERT INTO api_keys (name, role, prefix, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
                      RETURNING id, name, role, prefix, created_at, revoked_at",
@@ -335,8 +329,8 @@ pub(crate) async fn create_api_key(
                     after: Some(&key),
                 })
                 .await?;
-                idempotency::remember(conn, &meta, &key).await?;
-                Ok(Written::fresh(key))
+                idempotency::record(conn, &meta, &key).await?;
+                Ok(key)
             })
         }))
         .await

@@ -44,14 +44,11 @@ pub(crate) async fn create_supplier(
     meta: &WriteMeta,
     new: NewSupplier,
 ) -> Result<Written<Supplier>> {
-    let meta = meta.clone();
+    let owned_meta = meta.clone();
     store
-        .write(Arc::new(move |conn| {
-            let (meta, new) = (meta.clone(), new.clone());
+        .write_idempotent(meta, Arc::new(move |conn| {
+            let (meta, new) = (owned_meta.clone(), new.clone());
             Box::pin(async move {
-                if let Some(done) = idempotency::claim(conn, &meta).await? {
-                    return Ok(done);
-                }
                 let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM suppliers WHERE cuit = $1")
                     .bind(new.cuit.as_str())
                     .fetch_optional(&mut *conn)
@@ -86,8 +83,8 @@ pub(crate) async fn create_supplier(
                     after: Some(&supplier),
                 })
                 .await?;
-                idempotency::remember(conn, &meta, &supplier).await?;
-                Ok(Written::fresh(supplier))
+                idempotency::record(conn, &meta, &supplier).await?;
+                Ok(supplier)
             })
         }))
         .await
@@ -138,14 +135,11 @@ pub(crate) async fn create_location(
     meta: &WriteMeta,
     new: NewLocation,
 ) -> Result<Written<Location>> {
-    let meta = meta.clone();
+    let owned_meta = meta.clone();
     store
-        .write(Arc::new(move |conn| {
-            let (meta, new) = (meta.clone(), new.clone());
+        .write_idempotent(meta, Arc::new(move |conn| {
+            let (meta, new) = (owned_meta.clone(), new.clone());
             Box::pin(async move {
-                if let Some(done) = idempotency::claim(conn, &meta).await? {
-                    return Ok(done);
-                }
                 let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM locations WHERE code = $1")
                     .bind(&new.code)
                     .fetch_optional(&mut *conn)
@@ -177,8 +171,8 @@ pub(crate) async fn create_location(
                     after: Some(&location),
                 })
                 .await?;
-                idempotency::remember(conn, &meta, &location).await?;
-                Ok(Written::fresh(location))
+                idempotency::record(conn, &meta, &location).await?;
+                Ok(location)
             })
         }))
         .await
@@ -467,19 +461,19 @@ pub(crate) async fn upsert_product(
     new: NewProduct,
     mode: UpsertMode,
 ) -> Result<Written<UpsertedProduct>> {
-    let meta = meta.clone();
+    let owned_meta = meta.clone();
     store
-        .write(Arc::new(move |conn| {
-            let (meta, new) = (meta.clone(), new.clone());
-            Box::pin(async move {
-                if let Some(done) = idempotency::claim(conn, &meta).await? {
-                    return Ok(done);
-                }
-                let done = upsert_product_tx(conn, &meta, &new, mode).await?;
-                idempotency::remember(conn, &meta, &done).await?;
-                Ok(Written::fresh(done))
-            })
-        }))
+        .write_idempotent(
+            meta,
+            Arc::new(move |conn| {
+                let (meta, new) = (owned_meta.clone(), new.clone());
+                Box::pin(async move {
+                    let done = upsert_product_tx(conn, &meta, &new, mode).await?;
+                    idempotency::record(conn, &meta, &done).await?;
+                    Ok(done)
+                })
+            }),
+        )
         .await
 }
 

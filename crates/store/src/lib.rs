@@ -182,6 +182,29 @@ impl SqlStore {
         }
     }
 
+    /// Like [`write`](Self::write) for requests that may carry an idempotency key: a repeated
+    /// key returns the stored result without running `body`, which must call
+    /// [`idempotency::record`] before it succeeds.
+    pub(crate) async fn write_idempotent<T>(
+        &self,
+        meta: &app::WriteMeta,
+        body: TxBody<T>,
+    ) -> Result<app::Written<T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        if let Some(done) = idempotency::lookup(&self.pool, meta).await? {
+            return Ok(done);
+        }
+        match self.write(body).await {
+            Ok(v) => Ok(app::Written::fresh(v)),
+            Err(e) if idempotency::is_race(&e) => idempotency::lookup(&self.pool, meta)
+                .await?
+                .ok_or_else(|| app::Error::internal("clave de idempotencia sin resultado")),
+            Err(e) => Err(e),
+        }
+    }
+
     /// PostgreSQL: a short transaction per write, retried on deadlock or serialization failure.
     async fn write_pooled<T>(&self, body: TxBody<T>) -> Result<T> {
         let mut attempt = 0;

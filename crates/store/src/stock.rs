@@ -22,7 +22,6 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
 
-use crate::audit::{self, Change};
 use crate::idempotency;
 use crate::rows::{date, date_text, db_error, get, instant, parsed};
 use crate::{Engine, SqlStore};
@@ -194,6 +193,36 @@ impl Posting<'_> {
             .await
     }
 
+    /// The common case in one statement: the first-expiring lot holds the whole quantity.
+    /// `None` sends the caller to the general path (several lots, or not enough stock).
+    async fn take_first_expiring(
+        &self,
+        conn: &mut AnyConnection,
+        qty: Qty,
+    ) -> Result<Option<Movement>> {
+        let row: Option<(String, i64, Option<String>)> = sqlx::query_as(
+            "UPDATE stock_levels SET on_hand = on_hand - $1, updated_at = $2 \
+             WHERE product_id = $3 AND location_id = $4 AND on_hand >= $1 AND lot = ( \
+               SELECT lot FROM stock_levels WHERE product_id = $3 AND location_id = $4 AND on_hand > 0 \
+               ORDER BY expiry IS NULL, expiry, lot LIMIT 1) \
+             RETURNING lot, on_hand, expiry",
+        )
+        .bind(qty.milli())
+        .bind(self.meta.now)
+        .bind(self.product.id)
+        .bind(self.location.id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        match row {
+            None => Ok(None),
+            Some((lot, on_hand, expiry)) => Ok(Some(
+                self.insert(conn, &lot, date(expiry)?, -qty, Qty::from_milli(on_hand))
+                    .await?,
+            )),
+        }
+    }
+
     /// Takes stock from one lot; `None` when the lot does not hold enough.
     async fn take(
         &self,
@@ -263,6 +292,11 @@ async fn remove(
     lot: Option<&str>,
     qty: Qty,
 ) -> Result<LineOutcome> {
+    if lot.is_none() {
+        if let Some(m) = p.take_first_expiring(conn, qty).await? {
+            return Ok(LineOutcome::Posted(vec![m]));
+        }
+    }
     let balances = lots(conn, engine, p.product.id, p.location.id).await?;
     let takes = match lot {
         Some(lot) => {
@@ -291,9 +325,9 @@ async fn remove(
     Ok(LineOutcome::Posted(out))
 }
 
-struct ResolvedLine<'a> {
+struct ResolvedLine {
     index: usize,
-    line: &'a MovementLine,
+    line: MovementLine,
     product: ProductInfo,
     location: LocationInfo,
 }
@@ -302,9 +336,9 @@ async fn apply_line(
     conn: &mut AnyConnection,
     engine: Engine,
     meta: &WriteMeta,
-    r: &ResolvedLine<'_>,
+    r: &ResolvedLine,
 ) -> Result<LineOutcome> {
-    let line = r.line;
+    let line = &r.line;
     let kind = match line.change {
         LineChange::Delta { kind, .. } => kind,
         LineChange::Count { .. } => MovementKind::Count,
@@ -362,97 +396,101 @@ async fn apply_line(
     }
 }
 
+/// Resolves product and location of every line on the read pool, before the write, so the
+/// single SQLite writer spends its time on the ledger only. Ids never change, so reading them
+/// outside the transaction is safe.
+async fn resolve_lines(
+    pool: &AnyPool,
+    meta: &WriteMeta,
+    lines: &[MovementLine],
+) -> Result<Vec<ResolvedLine>> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    let single = lines.len() == 1;
+    let name = |i: usize, f: &str| {
+        if single {
+            f.to_owned()
+        } else {
+            format!("movements[{i}].{f}")
+        }
+    };
+    let mut resolved = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        let product =
+            resolve_product(&mut conn, &line.product, &name(index, line.product.field())).await?;
+        let location =
+            resolve_location(&mut conn, meta, &line.location, &name(index, "location")).await?;
+        let qty = match line.change {
+            LineChange::Delta { quantity, .. } => quantity,
+            LineChange::Count { counted } => counted,
+        };
+        product
+            .unit
+            .check_qty(qty)
+            .map_err(|e| Error::invalid(name(index, "quantity"), e.rule(), e.to_string()))?;
+        resolved.push(ResolvedLine {
+            index,
+            line: line.clone(),
+            product,
+            location,
+        });
+    }
+    // One lock order for every transaction: no deadlocks between concurrent batches.
+    resolved.sort_by_key(|r| (r.product.id, r.location.id));
+    Ok(resolved)
+}
+
 pub(crate) async fn post_movements(
     store: &SqlStore,
     meta: &WriteMeta,
     lines: Vec<MovementLine>,
 ) -> Result<Written<Vec<Movement>>> {
-    let meta = meta.clone();
+    if let Some(done) = crate::idempotency::lookup(&store.pool, meta).await? {
+        return Ok(done);
+    }
+    let resolved = Arc::new(resolve_lines(&store.pool, meta, &lines).await?);
+    let owned_meta = meta.clone();
     let engine = store.engine;
-    let lines = Arc::new(lines);
     store
-        .write(Arc::new(move |conn| {
-            let (meta, lines) = (meta.clone(), lines.clone());
-            Box::pin(async move {
-                if let Some(done) = idempotency::claim(conn, &meta).await? {
-                    return Ok(done);
-                }
-                let single = lines.len() == 1;
-                let name = |i: usize, f: &str| {
-                    if single {
-                        f.to_owned()
-                    } else {
-                        format!("movements[{i}].{f}")
+        .write_idempotent(
+            meta,
+            Arc::new(move |conn| {
+                let (meta, resolved) = (owned_meta.clone(), resolved.clone());
+                Box::pin(async move {
+                    let mut posted: Vec<(usize, Vec<Movement>)> =
+                        Vec::with_capacity(resolved.len());
+                    let mut shortages = Vec::new();
+                    for r in resolved.iter() {
+                        match apply_line(conn, engine, &meta, r).await? {
+                            LineOutcome::Posted(ms) => posted.push((r.index, ms)),
+                            LineOutcome::Short(available) => shortages.push(Shortage {
+                                line: r.index,
+                                product_id: r.product.id,
+                                sku: r.product.sku.clone(),
+                                location: r.location.code.clone(),
+                                lot: r.line.lot.clone(),
+                                requested: match r.line.change {
+                                    LineChange::Delta { quantity, .. } => {
+                                        Qty::from_milli(-quantity.milli() * r.product.pack)
+                                    }
+                                    LineChange::Count { counted } => counted,
+                                },
+                                available,
+                            }),
+                        }
                     }
-                };
-                let mut resolved = Vec::with_capacity(lines.len());
-                for (index, line) in lines.iter().enumerate() {
-                    let product =
-                        resolve_product(conn, &line.product, &name(index, line.product.field()))
-                            .await?;
-                    let location =
-                        resolve_location(conn, &meta, &line.location, &name(index, "location"))
-                            .await?;
-                    let qty = match line.change {
-                        LineChange::Delta { quantity, .. } => quantity,
-                        LineChange::Count { counted } => counted,
-                    };
-                    product.unit.check_qty(qty).map_err(|e| {
-                        Error::invalid(name(index, "quantity"), e.rule(), e.to_string())
-                    })?;
-                    resolved.push(ResolvedLine {
-                        index,
-                        line,
-                        product,
-                        location,
-                    });
-                }
-                // One lock order for every transaction: no deadlocks between concurrent batches.
-                resolved.sort_by_key(|r| (r.product.id, r.location.id));
-                let mut posted: Vec<(usize, Vec<Movement>)> = Vec::with_capacity(resolved.len());
-                let mut shortages = Vec::new();
-                for r in &resolved {
-                    match apply_line(conn, engine, &meta, r).await? {
-                        LineOutcome::Posted(ms) => posted.push((r.index, ms)),
-                        LineOutcome::Short(available) => shortages.push(Shortage {
-                            line: r.index,
-                            product_id: r.product.id,
-                            sku: r.product.sku.clone(),
-                            location: r.location.code.clone(),
-                            lot: r.line.lot.clone(),
-                            requested: match r.line.change {
-                                LineChange::Delta { quantity, .. } => {
-                                    Qty::from_milli(-quantity.milli() * r.product.pack)
-                                }
-                                LineChange::Count { counted } => counted,
-                            },
-                            available,
-                        }),
+                    if !shortages.is_empty() {
+                        shortages.sort_by_key(|s| s.line);
+                        return Err(Error::InsufficientStock(shortages));
                     }
-                }
-                if !shortages.is_empty() {
-                    shortages.sort_by_key(|s| s.line);
-                    return Err(Error::InsufficientStock(shortages));
-                }
-                posted.sort_by_key(|(i, _)| *i);
-                let movements: Vec<Movement> = posted.into_iter().flat_map(|(_, ms)| ms).collect();
-                let ids: Vec<i64> = movements.iter().map(|m| m.id).collect();
-                audit::record(
-                    conn,
-                    &meta,
-                    Change::<(), _> {
-                        action: "stock.movements",
-                        entity: "stock_movement",
-                        entity_id: ids.first().map(i64::to_string),
-                        before: None,
-                        after: Some(&serde_json::json!({ "movement_ids": ids })),
-                    },
-                )
-                .await?;
-                idempotency::remember(conn, &meta, &movements).await?;
-                Ok(Written::fresh(movements))
-            })
-        }))
+                    posted.sort_by_key(|(i, _)| *i);
+                    let movements: Vec<Movement> =
+                        posted.into_iter().flat_map(|(_, ms)| ms).collect();
+                    // Each movement row is audited by a trigger in the same transaction.
+                    idempotency::record(conn, &meta, &movements).await?;
+                    Ok(movements)
+                })
+            }),
+        )
         .await
 }
 
@@ -461,87 +499,89 @@ pub(crate) async fn post_transfer(
     meta: &WriteMeta,
     req: TransferRequest,
 ) -> Result<Written<Vec<Movement>>> {
-    let meta = meta.clone();
+    if let Some(done) = crate::idempotency::lookup(&store.pool, meta).await? {
+        return Ok(done);
+    }
+    let (product, from, to) = {
+        let mut conn = store.pool.acquire().await.map_err(db_error)?;
+        (
+            resolve_product(&mut conn, &req.product, req.product.field()).await?,
+            resolve_location(&mut conn, meta, &req.from, "from").await?,
+            resolve_location(&mut conn, meta, &req.to, "to").await?,
+        )
+    };
+    let quantity = Qty::from_milli(req.quantity.milli() * product.pack);
+    product
+        .unit
+        .check_qty(quantity)
+        .map_err(|e| Error::invalid("quantity", e.rule(), e.to_string()))?;
+    let owned_meta = meta.clone();
     let engine = store.engine;
+    let parts = Arc::new((product, from, to, req));
     store
-        .write(Arc::new(move |conn| {
-            let (meta, req) = (meta.clone(), req.clone());
-            Box::pin(async move {
-                if let Some(done) = idempotency::claim(conn, &meta).await? {
-                    return Ok(done);
-                }
-                let product = resolve_product(conn, &req.product, req.product.field()).await?;
-                let from = resolve_location(conn, &meta, &req.from, "from").await?;
-                let to = resolve_location(conn, &meta, &req.to, "to").await?;
-                let quantity = Qty::from_milli(req.quantity.milli() * product.pack);
-                product.unit.check_qty(quantity).map_err(|e| Error::invalid("quantity", e.rule(), e.to_string()))?;
-                // Lock both ends in location order before touching either.
-                let (first, second) = if from.id < to.id { (&from, &to) } else { (&to, &from) };
-                lots(conn, engine, product.id, first.id).await?;
-                lots(conn, engine, product.id, second.id).await?;
-                let transfer_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO stock_transfers (product_id, from_location_id, to_location_id, quantity, actor, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                )
-                .bind(product.id)
-                .bind(from.id)
-                .bind(to.id)
-                .bind(quantity.milli())
-                .bind(&meta.actor.label)
-                .bind(meta.now)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db_error)?;
-                let document = format!("transfer:{transfer_id}");
-                let out = Posting {
-                    meta: &meta,
-                    product: &product,
-                    location: &from,
-                    kind: MovementKind::TransferOut,
-                    unit_cost: product.cost,
-                    reason: req.reason.as_deref(),
-                    document: Some(&document),
-                };
-                let taken = match remove(conn, engine, &out, req.lot.as_deref(), quantity).await? {
-                    LineOutcome::Posted(ms) => ms,
-                    LineOutcome::Short(available) => {
-                        return Err(Error::InsufficientStock(vec![Shortage {
-                            line: 0,
-                            product_id: product.id,
-                            sku: product.sku.clone(),
-                            location: from.code.clone(),
-                            lot: req.lot.clone(),
-                            requested: quantity,
-                            available,
-                        }]));
+        .write_idempotent(
+            meta,
+            Arc::new(move |conn| {
+                let (meta, parts) = (owned_meta.clone(), parts.clone());
+                Box::pin(async move {
+                    let (product, from, to, req) = &*parts;
+                    // Lock both ends in location order before touching either.
+                    let (first, second) = if from.id < to.id { (from, to) } else { (to, from) };
+                    lots(conn, engine, product.id, first.id).await?;
+                    lots(conn, engine, product.id, second.id).await?;
+                    let transfer_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO stock_transfers (product_id, from_location_id, to_location_id, quantity, actor, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(product.id)
+                    .bind(from.id)
+                    .bind(to.id)
+                    .bind(quantity.milli())
+                    .bind(&meta.actor.label)
+                    .bind(meta.now)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                    let document = format!("transfer:{transfer_id}");
+                    let out = Posting {
+                        meta: &meta,
+                        product,
+                        location: from,
+                        kind: MovementKind::TransferOut,
+                        unit_cost: product.cost,
+                        reason: req.reason.as_deref(),
+                        document: Some(&document),
+                    };
+                    let taken = match remove(conn, engine, &out, req.lot.as_deref(), quantity).await? {
+                        LineOutcome::Posted(ms) => ms,
+                        LineOutcome::Short(available) => {
+                            return Err(Error::InsufficientStock(vec![Shortage {
+                                line: 0,
+                                product_id: product.id,
+                                sku: product.sku.clone(),
+                                location: from.code.clone(),
+                                lot: req.lot.clone(),
+                                requested: quantity,
+                                available,
+                            }]));
+                        }
+                    };
+                    let into = Posting {
+                        location: to,
+                        kind: MovementKind::TransferIn,
+                        ..out
+                    };
+                    let mut movements = Vec::with_capacity(taken.len() * 2);
+                    for m in taken {
+                        let arrived = into.add(conn, m.lot.as_deref().unwrap_or(""), m.expiry, -m.quantity).await?;
+                        movements.push(m);
+                        movements.push(arrived);
                     }
-                };
-                let into = Posting {
-                    location: &to,
-                    kind: MovementKind::TransferIn,
-                    ..out
-                };
-                let mut movements = Vec::with_capacity(taken.len() * 2);
-                for m in taken {
-                    let arrived = into.add(conn, m.lot.as_deref().unwrap_or(""), m.expiry, -m.quantity).await?;
-                    movements.push(m);
-                    movements.push(arrived);
-                }
-                audit::record(conn, &meta, Change::<(), _> {
-                    action: "stock.transfer",
-                    entity: "stock_transfer",
-                    entity_id: Some(transfer_id.to_string()),
-                    before: None,
-                    after: Some(&serde_json::json!({
-                        "product_id": product.id, "from": from.code, "to": to.code, "quantity": quantity,
-                        "movement_ids": movements.iter().map(|m| m.id).collect::<Vec<_>>(),
-                    })),
+                    idempotency::record(conn, &meta, &movements).await?;
+                    Ok(movements)
                 })
-                .await?;
-                idempotency::remember(conn, &meta, &movements).await?;
-                Ok(Written::fresh(movements))
-            })
-        }))
+            }),
+        )
         .await
 }
 

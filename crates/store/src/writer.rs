@@ -1,7 +1,7 @@
 //! SQLite's single writer with group commit: write transactions queue here, run one after the
-//! other on one connection, each inside its own savepoint, and share one durable COMMIT (one
-//! fsync). A caller hears back only after that commit, so an acknowledged write survives a
-//! power loss, and a failing write rolls back its savepoint without touching its neighbours.
+//! other on one connection and share one durable COMMIT (one fsync). A caller hears back only
+//! after that commit, so an acknowledged write survives a power loss; a failing write never
+//! leaves a trace in its neighbours' commit (see [`run`]).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -47,35 +47,73 @@ impl GroupCommitWriter {
 
 async fn run(mut conn: AnyConnection, mut rx: mpsc::Receiver<Job>, max_group: usize) {
     let mut group: Vec<Job> = Vec::with_capacity(max_group);
-    let mut results: Vec<(oneshot::Sender<Result<Erased>>, Result<Erased>)> =
-        Vec::with_capacity(max_group);
     while rx.recv_many(&mut group, max_group).await > 0 {
-        if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        // Optimistic first: no savepoints. A failing job rolls the group back and the group
+        // runs again with one savepoint per job (bodies are re-runnable by contract).
+        let mut run = run_group(&mut conn, &group, false).await;
+        if matches!(run, GroupRun::NeedsIsolation) {
+            run = run_group(&mut conn, &group, true).await;
+        }
+        match run {
+            GroupRun::Done(outcomes) => {
+                for (job, outcome) in group.drain(..).zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            GroupRun::Failed(err) => {
+                for job in group.drain(..) {
+                    let _ = job.reply.send(Err(clone_error(&err)));
+                }
+            }
+            GroupRun::NeedsIsolation => {
+                for job in group.drain(..) {
+                    let _ = job.reply.send(Err(Error::internal(
+                        "el grupo de escritura no pudo aislarse",
+                    )));
+                }
+            }
+        }
+    }
+}
+
+enum GroupRun {
+    Done(Vec<Result<Erased>>),
+    /// A job failed without savepoints: everything was rolled back, run again isolated.
+    NeedsIsolation,
+    /// BEGIN or COMMIT failed: nothing of the group is durable.
+    Failed(Error),
+}
+
+async fn run_group(conn: &mut AnyConnection, group: &[Job], isolated: bool) -> GroupRun {
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        let err = db_error(e);
+        tracing::error!(error = %err, "group commit: BEGIN failed");
+        return GroupRun::Failed(err);
+    }
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        let outcome = if isolated {
+            run_in_savepoint(conn, &job.body).await
+        } else {
+            (job.body)(conn).await
+        };
+        if outcome.is_err() && !isolated {
+            let _ = conn.execute("ROLLBACK").await;
+            if group.len() == 1 {
+                // Alone in its group: the rollback already isolated it.
+                return GroupRun::Done(vec![outcome]);
+            }
+            return GroupRun::NeedsIsolation;
+        }
+        outcomes.push(outcome);
+    }
+    match conn.execute("COMMIT").await {
+        Ok(_) => GroupRun::Done(outcomes),
+        Err(e) => {
             let err = db_error(e);
-            tracing::error!(error = %err, "group commit: BEGIN failed");
-            for job in group.drain(..) {
-                let _ = job.reply.send(Err(clone_error(&err)));
-            }
-            continue;
-        }
-        for job in group.drain(..) {
-            let outcome = run_in_savepoint(&mut conn, &job.body).await;
-            results.push((job.reply, outcome));
-        }
-        match conn.execute("COMMIT").await {
-            Ok(_) => {
-                for (reply, outcome) in results.drain(..) {
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(e) => {
-                let err = db_error(e);
-                tracing::error!(error = %err, "group commit: COMMIT failed, the whole group is rolled back");
-                let _ = conn.execute("ROLLBACK").await;
-                for (reply, _) in results.drain(..) {
-                    let _ = reply.send(Err(clone_error(&err)));
-                }
-            }
+            tracing::error!(error = %err, "group commit: COMMIT failed, the whole group is rolled back");
+            let _ = conn.execute("ROLLBACK").await;
+            GroupRun::Failed(err)
         }
     }
 }

@@ -117,6 +117,20 @@ $$;
 CREATE TRIGGER stock_movements_append_only BEFORE UPDATE OR DELETE ON stock_movements
     FOR EACH ROW EXECUTE FUNCTION stock_movements_append_only();
 
+-- Every movement is audited by the database itself, in the movement's transaction.
+CREATE FUNCTION stock_movements_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO audit_log (at, actor, action, entity, entity_id, before_json, after_json)
+    VALUES (NEW.created_at, NEW.actor, 'stock.' || NEW.kind, 'stock_movement', NEW.id::text, NULL,
+            json_build_object('product_id', NEW.product_id, 'location_id', NEW.location_id, 'lot', NEW.lot,
+                              'quantity_milli', NEW.quantity, 'before_milli', NEW.before_qty, 'after_milli', NEW.after_qty,
+                              'document', NEW.document, 'reason', NEW.reason)::text);
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER stock_movements_audit AFTER INSERT ON stock_movements
+    FOR EACH ROW EXECUTE FUNCTION stock_movements_audit();
+
 CREATE TABLE users (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -169,7 +183,7 @@ CREATE TABLE idempotency_keys (
     actor TEXT NOT NULL,
     key TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    response TEXT,
+    response TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (actor, key)
 );

@@ -118,6 +118,16 @@ BEGIN
     SELECT RAISE(ABORT, 'stock_movements is append-only');
 END;
 
+-- Every movement is audited by the database itself, in the movement's transaction.
+CREATE TRIGGER stock_movements_audit AFTER INSERT ON stock_movements
+BEGIN
+    INSERT INTO audit_log (at, actor, action, entity, entity_id, before_json, after_json)
+    VALUES (NEW.created_at, NEW.actor, 'stock.' || NEW.kind, 'stock_movement', CAST(NEW.id AS TEXT), NULL,
+            json_object('product_id', NEW.product_id, 'location_id', NEW.location_id, 'lot', NEW.lot,
+                        'quantity_milli', NEW.quantity, 'before_milli', NEW.before_qty, 'after_milli', NEW.after_qty,
+                        'document', NEW.document, 'reason', NEW.reason));
+END;
+
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
@@ -170,7 +180,7 @@ CREATE TABLE idempotency_keys (
     actor TEXT NOT NULL,
     key TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    response TEXT,
+    response TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (actor, key)
 );
