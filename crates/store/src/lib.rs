@@ -84,6 +84,7 @@ pub struct SqlStore {
     engine: Engine,
     pool: AnyPool,
     writer: Option<writer::GroupCommitWriter>,
+    resolve_cache: stock::ResolveCache,
 }
 
 /// A unit of work run inside one write transaction; `Fn` because PostgreSQL may retry it.
@@ -141,6 +142,7 @@ impl SqlStore {
             engine,
             pool,
             writer,
+            resolve_cache: stock::ResolveCache::default(),
         })
     }
 
@@ -309,7 +311,9 @@ impl app::Store for SqlStore {
         new: app::catalog::NewProduct,
         mode: app::catalog::UpsertMode,
     ) -> Result<app::Written<app::catalog::UpsertedProduct>> {
-        catalog::upsert_product(self, meta, new, mode).await
+        let out = catalog::upsert_product(self, meta, new, mode).await;
+        self.resolve_cache.forget_products();
+        out
     }
     async fn set_product_active(
         &self,
@@ -317,7 +321,9 @@ impl app::Store for SqlStore {
         id: i64,
         active: bool,
     ) -> Result<app::catalog::Product> {
-        catalog::set_product_active(self, meta, id, active).await
+        let out = catalog::set_product_active(self, meta, id, active).await;
+        self.resolve_cache.forget_products();
+        out
     }
     async fn get_product(&self, id: i64) -> Result<Option<app::catalog::Product>> {
         catalog::get_product(&self.pool, id).await

@@ -3,7 +3,9 @@
 //! (product, location, lot) order; every decrement is also guarded (`on_hand >= qty`), so stock
 //! never goes negative whatever the interleaving.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use app::catalog::ProductRef;
 use app::error::FieldContext;
@@ -42,51 +44,116 @@ struct LocationInfo {
     code: String,
 }
 
-async fn resolve_product(
-    conn: &mut AnyConnection,
-    r: &ProductRef,
-    field: &str,
-) -> Result<ProductInfo> {
+/// Product and location lookups of the write path, remembered for a few seconds: ids, SKUs
+/// and location codes never change, and a cost edited meanwhile only affects the default unit
+/// cost of movements posted in that window. Product writes of this node clear it at once.
+#[derive(Default)]
+pub(crate) struct ResolveCache {
+    products: RwLock<HashMap<ProductKey, (ProductInfo, Instant)>>,
+    locations: RwLock<HashMap<String, i64>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ProductKey {
+    Id(i64),
+    Sku(String),
+    Barcode(String),
+}
+
+const PRODUCT_TTL: Duration = Duration::from_secs(5);
+
+impl ResolveCache {
+    pub(crate) fn forget_products(&self) {
+        if let Ok(mut m) = self.products.write() {
+            m.clear();
+        }
+    }
+}
+
+async fn resolve_product(store: &SqlStore, r: &ProductRef, field: &str) -> Result<ProductInfo> {
+    let key = match r {
+        ProductRef::Id(id) => ProductKey::Id(*id),
+        ProductRef::Sku(s) => ProductKey::Sku(s.as_str().to_owned()),
+        ProductRef::Barcode(g) => ProductKey::Barcode(g.as_str().to_owned()),
+    };
+    if let Some(hit) = store.resolve_cache.products.read().ok().and_then(|m| {
+        m.get(&key)
+            .filter(|(_, at)| at.elapsed() < PRODUCT_TTL)
+            .map(|(p, _)| p.clone())
+    }) {
+        return Ok(hit);
+    }
+    let pool = &store.pool;
     let row = match r {
-        ProductRef::Id(id) => sqlx::query("SELECT id, sku, unit, cost, 1 AS pack FROM products WHERE id = $1")
-            .bind(*id)
-            .fetch_optional(&mut *conn)
-            .await,
-        ProductRef::Sku(sku) => sqlx::query("SELECT id, sku, unit, cost, 1 AS pack FROM products WHERE sku = $1")
-            .bind(sku.as_str())
-            .fetch_optional(&mut *conn)
-            .await,
-        ProductRef::Barcode(code) => sqlx::query(
-            "SELECT p.id, p.sku, p.unit, p.cost, b.pack FROM product_barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = $1",
-        )
-        .bind(code.as_str())
-        .fetch_optional(&mut *conn)
-        .await,
+        ProductRef::Id(id) => {
+            sqlx::query("SELECT id, sku, unit, cost, 1 AS pack FROM products WHERE id = $1")
+                .bind(*id)
+                .fetch_optional(pool)
+                .await
+        }
+        ProductRef::Sku(sku) => {
+            sqlx::query("SELECT id, sku, unit, cost, 1 AS pack FROM products WHERE sku = $1")
+                .bind(sku.as_str())
+                .fetch_optional(pool)
+                .await
+        }
+        ProductRef::Barcode(code) => {
+            sqlx::query(
+                "SELECT p.id, p.sku, p.unit, p.cost, b.pack FROM product_barcodes b \
+                 JOIN products p ON p.id = b.product_id WHERE b.code = $1",
+            )
+            .bind(code.as_str())
+            .fetch_optional(pool)
+            .await
+        }
     }
     .map_err(db_error)?;
     let row = row
         .ok_or_else(|| Error::unknown(field, format!("el producto {} no existe", r.describe())))?;
-    Ok(ProductInfo {
+    let info = ProductInfo {
         id: get(&row, "id")?,
         sku: get(&row, "sku")?,
         unit: parsed("unit", UnitOfMeasure::parse(&get::<String>(&row, "unit")?))?,
         cost: Money::from_minor(get(&row, "cost")?),
         pack: get(&row, "pack")?,
-    })
+    };
+    if let Ok(mut m) = store.resolve_cache.products.write() {
+        if m.len() > 100_000 {
+            m.clear();
+        }
+        m.insert(key, (info.clone(), Instant::now()));
+    }
+    Ok(info)
 }
 
 async fn resolve_location(
-    conn: &mut AnyConnection,
+    store: &SqlStore,
     meta: &WriteMeta,
     code: &str,
     field: &str,
 ) -> Result<LocationInfo> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM locations WHERE code = $1")
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let id = id.ok_or_else(|| Error::unknown(field, format!("la ubicación {code} no existe")))?;
+    let cached = store
+        .resolve_cache
+        .locations
+        .read()
+        .ok()
+        .and_then(|m| m.get(code).copied());
+    let id = match cached {
+        Some(id) => id,
+        None => {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM locations WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&store.pool)
+                .await
+                .map_err(db_error)?;
+            let id =
+                id.ok_or_else(|| Error::unknown(field, format!("la ubicación {code} no existe")))?;
+            if let Ok(mut m) = store.resolve_cache.locations.write() {
+                m.insert(code.to_owned(), id);
+            }
+            id
+        }
+    };
     meta.actor.require_location(id, code)?;
     Ok(LocationInfo {
         id,
@@ -400,11 +467,10 @@ async fn apply_line(
 /// single SQLite writer spends its time on the ledger only. Ids never change, so reading them
 /// outside the transaction is safe.
 async fn resolve_lines(
-    pool: &AnyPool,
+    store: &SqlStore,
     meta: &WriteMeta,
     lines: &[MovementLine],
 ) -> Result<Vec<ResolvedLine>> {
-    let mut conn = pool.acquire().await.map_err(db_error)?;
     let single = lines.len() == 1;
     let name = |i: usize, f: &str| {
         if single {
@@ -416,9 +482,9 @@ async fn resolve_lines(
     let mut resolved = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
         let product =
-            resolve_product(&mut conn, &line.product, &name(index, line.product.field())).await?;
+            resolve_product(store, &line.product, &name(index, line.product.field())).await?;
         let location =
-            resolve_location(&mut conn, meta, &line.location, &name(index, "location")).await?;
+            resolve_location(store, meta, &line.location, &name(index, "location")).await?;
         let qty = match line.change {
             LineChange::Delta { quantity, .. } => quantity,
             LineChange::Count { counted } => counted,
@@ -447,7 +513,7 @@ pub(crate) async fn post_movements(
     if let Some(done) = crate::idempotency::lookup(&store.pool, meta).await? {
         return Ok(done);
     }
-    let resolved = Arc::new(resolve_lines(&store.pool, meta, &lines).await?);
+    let resolved = Arc::new(resolve_lines(store, meta, &lines).await?);
     let owned_meta = meta.clone();
     let engine = store.engine;
     store
@@ -502,14 +568,9 @@ pub(crate) async fn post_transfer(
     if let Some(done) = crate::idempotency::lookup(&store.pool, meta).await? {
         return Ok(done);
     }
-    let (product, from, to) = {
-        let mut conn = store.pool.acquire().await.map_err(db_error)?;
-        (
-            resolve_product(&mut conn, &req.product, req.product.field()).await?,
-            resolve_location(&mut conn, meta, &req.from, "from").await?,
-            resolve_location(&mut conn, meta, &req.to, "to").await?,
-        )
-    };
+    let product = resolve_product(store, &req.product, req.product.field()).await?;
+    let from = resolve_location(store, meta, &req.from, "from").await?;
+    let to = resolve_location(store, meta, &req.to, "to").await?;
     let quantity = Qty::from_milli(req.quantity.milli() * product.pack);
     product
         .unit
