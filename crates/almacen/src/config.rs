@@ -47,12 +47,12 @@ impl Default for Config {
 const NOT_CONFIG: &[&str] = &["password", "bench_password"];
 
 impl Config {
-    pub fn load(file: &Path) -> anyhow::Result<Config> {
-        let cfg = Figment::from(Serialized::defaults(Config::default()))
+    pub fn load(file: &Path) -> Result<Config, Box<figment::Error>> {
+        Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("ALMACEN_").split("__").ignore(NOT_CONFIG))
-            .extract()?;
-        Ok(cfg)
+            .extract()
+            .map_err(Box::new)
     }
 
     /// A plain path is taken as an SQLite file.
@@ -63,5 +63,57 @@ impl Config {
         } else {
             format!("sqlite://{url}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(
+                Config::load(Path::new("missing.toml"))
+                    .map_err(|e| *e)?
+                    .listen,
+                "127.0.0.1:8080"
+            );
+            jail.create_file(
+                "almacen.toml",
+                "listen = \"0.0.0.0:9000\"\nmax_connections = 4\n[login]\nlock_after = 9\n",
+            )?;
+            let cfg = Config::load(Path::new("almacen.toml")).map_err(|e| *e)?;
+            assert_eq!(
+                (
+                    cfg.listen.as_str(),
+                    cfg.max_connections,
+                    cfg.settings.login.lock_after
+                ),
+                ("0.0.0.0:9000", 4, 9)
+            );
+            jail.set_env("ALMACEN_LISTEN", "127.0.0.1:7000");
+            jail.set_env("ALMACEN_LOGIN__LOCK_AFTER", "3");
+            jail.set_env("ALMACEN_PASSWORD", "not-config");
+            let cfg = Config::load(Path::new("almacen.toml")).map_err(|e| *e)?;
+            assert_eq!(
+                (
+                    cfg.listen.as_str(),
+                    cfg.max_connections,
+                    cfg.settings.login.lock_after
+                ),
+                ("127.0.0.1:7000", 4, 3)
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_plain_path_is_an_sqlite_file() {
+        let cfg = Config {
+            database_url: "tienda.db".into(),
+            ..Config::default()
+        };
+        assert_eq!(cfg.normalised_database_url(), "sqlite://tienda.db");
     }
 }
