@@ -247,7 +247,11 @@ pub async fn movements(b: MovementsBench) -> anyhow::Result<BenchReport> {
             let mut n = 0u64;
             while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
                 let sku = &skus[rand::rng().random_range(0..skus.len())];
-                let kind = if n % 2 == 0 { "issue" } else { "receipt" };
+                let kind = if n.is_multiple_of(2) {
+                    "issue"
+                } else {
+                    "receipt"
+                };
                 let body = json!({"kind": kind, "sku": sku, "location": location, "quantity": "1"});
                 let key = format!("bench-{run}-{w}-{n}");
                 n += 1;

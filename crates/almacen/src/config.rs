@@ -71,6 +71,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn environment_overrides_file_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             assert_eq!(

@@ -45,13 +45,16 @@ async fn start_node(database_url: &str) -> Node {
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await {
-            if r.status().is_success() {
-                return Node { child, base };
-            }
+        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await
+            && r.status().is_success()
+        {
+            return Node { child, base };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("node on {base} did not become ready");
 }
 

@@ -48,7 +48,7 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub problem: Problem,
+    pub problem: Box<Problem>,
     retry_after: Option<i64>,
 }
 
@@ -56,7 +56,7 @@ impl ApiError {
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!("urn:almacen:problem:{kind}"),
                 title: title.to_owned(),
                 status: status.as_u16(),
@@ -66,7 +66,7 @@ impl ApiError {
                 shortages: None,
                 available: None,
                 request_id: current_request_id(),
-            },
+            }),
             retry_after: None,
         }
     }
@@ -200,7 +200,7 @@ impl From<app::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let body = serde_json::to_vec(&*self.problem).unwrap_or_default();
         let mut res = (self.status, body).into_response();
         let headers = res.headers_mut();
         headers.insert(
@@ -210,10 +210,10 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(secs) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                headers.insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
         }
         res
     }

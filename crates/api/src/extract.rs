@@ -26,10 +26,10 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
     {
         let mut it = v.splitn(2, ' ');
-        if let (Some(scheme), Some(token)) = (it.next(), it.next()) {
-            if scheme.eq_ignore_ascii_case("bearer") {
-                return Some(token.trim().to_owned());
-            }
+        if let (Some(scheme), Some(token)) = (it.next(), it.next())
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            return Some(token.trim().to_owned());
         }
         return None;
     }

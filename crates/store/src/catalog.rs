@@ -525,14 +525,14 @@ async fn upsert_product_tx(
         ),
         None => None,
     };
-    if let (Some(b), Some(sku)) = (&before, &new.sku) {
-        if b.sku != sku.as_str() {
-            return Err(Error::invalid(
-                "sku",
-                "immutable",
-                "el SKU de un producto no se puede cambiar",
-            ));
-        }
+    if let (Some(b), Some(sku)) = (&before, &new.sku)
+        && b.sku != sku.as_str()
+    {
+        return Err(Error::invalid(
+            "sku",
+            "immutable",
+            "el SKU de un producto no se puede cambiar",
+        ));
     }
     let (category_id, prefix) = ensure_category(conn, &new.category).await?;
     if let Some(sid) = new.supplier_id {

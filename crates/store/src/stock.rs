@@ -359,10 +359,10 @@ async fn remove(
     lot: Option<&str>,
     qty: Qty,
 ) -> Result<LineOutcome> {
-    if lot.is_none() {
-        if let Some(m) = p.take_first_expiring(conn, qty).await? {
-            return Ok(LineOutcome::Posted(vec![m]));
-        }
+    if lot.is_none()
+        && let Some(m) = p.take_first_expiring(conn, qty).await?
+    {
+        return Ok(LineOutcome::Posted(vec![m]));
     }
     let balances = lots(conn, engine, p.product.id, p.location.id).await?;
     let takes = match lot {
