@@ -16,6 +16,7 @@ engine_tests!(
     search_by_name_sku_barcode_and_category_with_pages,
     bad_requests_are_problems_and_write_nothing,
     csv_import_reports_each_bad_row_and_reimport_updates,
+    csv_reimport_keeps_supplier_and_stock_limits,
     cli_import_exit_code_follows_row_errors,
     audit_log_records_product_changes,
 );
@@ -906,6 +907,59 @@ async fn csv_import_reports_each_bad_row_and_reimport_updates(engine: Engine) {
         (Some("file"), Some("missing_column"))
     );
     assert_eq!(product_count(&s).await, 3);
+}
+
+/// The CSV has no columns for the supplier or the per-location stock limits, so updating a
+/// product from a file must leave them as they are (a weekly price list must not wipe them).
+async fn csv_reimport_keeps_supplier_and_stock_limits(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("S01", "store").await;
+    let sup = s
+        .post(
+            "/api/v1/suppliers",
+            json!({"name": "Ledesma SAAI", "cuit": "30-50001091-2", "vat_condition": "responsable_inscripto"}),
+        )
+        .await;
+    let supplier_id = sup.ok(201)["id"].as_i64().unwrap();
+    let r = s
+        .post(
+            "/api/v1/products",
+            product_json(
+                "Azúcar Ledesma 1 kg",
+                "Almacén",
+                json!({"sku": "AZU-1", "cost": "950.00", "price": "1299.90", "barcodes": ["7790895000997"],
+                       "supplier_id": supplier_id, "stock_limits": [{"location": "S01", "min": "10", "max": "40"}]}),
+            ),
+        )
+        .await;
+    let created = r.ok(201).clone();
+    assert_eq!(created["supplier_id"], supplier_id);
+    let limits = json!([{"location": "S01", "min": "10", "max": "40"}]);
+    assert_eq!(created["stock_limits"], limits);
+
+    let r = import_csv(
+        &s,
+        "sku;nombre;categoria;precio;costo;iva;codigos\n\
+         AZU-1;Azúcar Ledesma 1 kg;Almacén;1399.90;950.00;21;7790895000997\n",
+    )
+    .await;
+    let report = r.ok(200).clone();
+    assert_eq!(
+        (report["created"].as_u64(), report["updated"].as_u64()),
+        (Some(0), Some(1)),
+        "{report}"
+    );
+    let got = s.get(&format!("/api/v1/products/{}", created["id"])).await;
+    let got = got.ok(200);
+    assert_eq!(got["price"], "1399.90", "what the file carries is applied");
+    assert_eq!(
+        got["supplier_id"], supplier_id,
+        "the import has no supplier column and must not clear the supplier"
+    );
+    assert_eq!(
+        got["stock_limits"], limits,
+        "the import has no stock-limit columns and must not delete the limits"
+    );
 }
 
 async fn cli_import_exit_code_follows_row_errors(engine: Engine) {
