@@ -32,8 +32,14 @@ fn every_private_operation_declares_auth_and_problem_responses() {
                 continue;
             }
             assert!(path.starts_with("/api/v1/"), "{path}");
-            assert!(op["security"].is_array(), "{method} {path} declares no security");
-            assert!(responses.contains_key("401"), "{method} {path} declares no 401");
+            assert!(
+                op["security"].is_array(),
+                "{method} {path} declares no security"
+            );
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path} declares no 401"
+            );
             let problem = &responses["401"]["content"]["application/json"]["schema"]["$ref"];
             assert_eq!(problem, "#/components/schemas/Problem", "{method} {path}");
         }

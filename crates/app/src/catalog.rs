@@ -435,6 +435,10 @@ impl ProductRef {
 pub struct ProductQuery {
     /// Name (accents ignored), SKU or barcode.
     pub q: Option<String>,
+    /// Exactly this SKU.
+    pub sku: Option<String>,
+    /// Exactly this barcode.
+    pub barcode: Option<String>,
     pub category: Option<String>,
     pub active: Option<bool>,
 }

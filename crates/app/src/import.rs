@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::App;
-use crate::catalog::{BarcodeInput, ProductInput, ProductQuery, UpsertMode};
+use crate::catalog::{
+    BarcodeInput, Product, ProductInput, ProductQuery, StockLimitInput, UpsertMode,
+};
 use crate::error::{Error, Result};
 use crate::page::PageRequest;
 use crate::write::Principal;
@@ -146,39 +148,18 @@ impl App {
                 _ => None,
             };
             let sku = get("sku");
-            let input = ProductInput {
-                sku: (!sku.is_empty()).then_some(sku),
-                name: get("name"),
-                category: get("category"),
-                brand: Some(get("brand")),
-                unit: Some(get("unit")),
-                barcodes,
-                cost: get("cost"),
-                price: get("price"),
-                vat_rate: get("vat_rate"),
-                supplier_id: None,
-                stock_limits: Vec::new(),
-                active: Some(active),
-            };
-            let mode = if input.sku.is_some() {
-                UpsertMode::CreateOrUpdateBySku
-            } else if let Some(code) = first_barcode {
-                let q = ProductQuery {
-                    q: Some(code.clone()),
+            let existing = if !sku.is_empty() {
+                self.find_product(ProductQuery {
+                    sku: Some(sku.clone()),
                     ..Default::default()
-                };
-                let found = self
-                    .store
-                    .search_products(&q, PageRequest::first(1))
-                    .await?;
-                match found
-                    .items
-                    .into_iter()
-                    .find(|p| p.barcodes.iter().any(|b| b.code == code))
-                {
-                    Some(p) => UpsertMode::Update(p.id),
-                    None => UpsertMode::Create,
-                }
+                })
+                .await?
+            } else if let Some(code) = &first_barcode {
+                self.find_product(ProductQuery {
+                    barcode: Some(code.clone()),
+                    ..Default::default()
+                })
+                .await?
             } else {
                 report.errors.push(RowError {
                     line,
@@ -187,6 +168,48 @@ impl App {
                         .into(),
                 });
                 continue;
+            };
+            // An update keeps whatever the file does not carry: supplier, stock limits, and the
+            // optional columns when they are absent.
+            let has = |f: &str| index.contains_key(f);
+            let input = ProductInput {
+                sku: (!sku.is_empty()).then_some(sku),
+                name: get("name"),
+                category: get("category"),
+                brand: match (&existing, has("brand")) {
+                    (Some(p), false) => Some(p.brand.clone()),
+                    _ => Some(get("brand")),
+                },
+                unit: match (&existing, has("unit")) {
+                    (Some(p), false) => Some(p.unit.as_str().to_owned()),
+                    _ => Some(get("unit")),
+                },
+                barcodes,
+                cost: get("cost"),
+                price: get("price"),
+                vat_rate: get("vat_rate"),
+                supplier_id: existing.as_ref().and_then(|p| p.supplier_id),
+                stock_limits: existing
+                    .as_ref()
+                    .map(|p| {
+                        p.stock_limits
+                            .iter()
+                            .map(|l| StockLimitInput {
+                                location: l.location.clone(),
+                                min: l.min.to_string(),
+                                max: l.max.to_string(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                active: match (&existing, has("active")) {
+                    (Some(p), false) => Some(p.active),
+                    _ => Some(active),
+                },
+            };
+            let mode = match &existing {
+                Some(p) => UpsertMode::Update(p.id),
+                None => UpsertMode::Create,
             };
             let meta = self.meta(actor, None);
             match self.save_product(actor, input, mode, meta).await {
@@ -207,5 +230,15 @@ impl App {
             }
         }
         Ok(report)
+    }
+
+    /// The product an exact SKU or barcode query identifies, if any.
+    async fn find_product(&self, q: ProductQuery) -> Result<Option<Product>> {
+        Ok(self
+            .store
+            .search_products(&q, PageRequest::first(1))
+            .await?
+            .items
+            .pop())
     }
 }

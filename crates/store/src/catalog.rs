@@ -401,14 +401,36 @@ pub(crate) async fn search_products(
         }
         conds.push(format!("({alternatives})"));
     }
+    if let Some(sku) = q.sku.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let i = next(&mut binds, Bind::Text(sku.to_uppercase()));
+        conds.push(format!("p.sku = ${i}"));
+    }
+    if let Some(code) = q
+        .barcode
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let i = next(&mut binds, Bind::Text(code.to_owned()));
+        conds.push(format!(
+            "p.id IN (SELECT product_id FROM product_barcodes WHERE code = ${i})"
+        ));
+    }
     if let Some(cat) = q
         .category
         .as_deref()
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        let i = next(&mut binds, Bind::Text(cat.to_owned()));
-        conds.push(format!("c.name = ${i}"));
+        // Categories match as they do on creation: ignoring case and accents.
+        let key = search_key(cat);
+        let id = list_categories(pool)
+            .await?
+            .into_iter()
+            .find(|c| search_key(&c.name) == key)
+            .map_or(-1, |c| c.id);
+        let i = next(&mut binds, Bind::Int(id));
+        conds.push(format!("p.category_id = ${i}"));
     }
     if let Some(active) = q.active {
         let i = next(&mut binds, Bind::Int(i64::from(active)));

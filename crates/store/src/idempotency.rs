@@ -3,6 +3,10 @@
 //! recorded by the write itself, in its transaction; if a concurrent twin recorded it first, the
 //! write is rolled back and the twin's result returned.
 
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
 use app::{Error, Result, WriteMeta, Written};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,14 +21,64 @@ pub(crate) fn is_race(e: &Error) -> bool {
     matches!(e, Error::Conflict { code, .. } if *code == RACE)
 }
 
+/// SQLite only (one node writes the file): hashes of every key the database holds, so that a
+/// new key — nearly every request — is known to be new without a query. A hash collision or a
+/// key whose write was rolled back only costs the lookup it would have cost anyway.
+#[derive(Default)]
+pub(crate) struct KnownKeys {
+    hashes: tokio::sync::OnceCell<Mutex<HashSet<u64>>>,
+}
+
+fn key_hash(actor: &str, key: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    actor.hash(&mut h);
+    key.hash(&mut h);
+    h.finish()
+}
+
+impl KnownKeys {
+    async fn loaded(&self, pool: &AnyPool) -> Result<&Mutex<HashSet<u64>>> {
+        self.hashes
+            .get_or_try_init(|| async {
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as("SELECT actor, key FROM idempotency_keys")
+                        .fetch_all(pool)
+                        .await
+                        .map_err(db_error)?;
+                Ok(Mutex::new(
+                    rows.iter().map(|(a, k)| key_hash(a, k)).collect(),
+                ))
+            })
+            .await
+    }
+
+    pub(crate) fn remember(&self, meta: &WriteMeta) {
+        if let (Some(key), Some(set)) = (&meta.idempotency, self.hashes.get())
+            && let Ok(mut set) = set.lock()
+        {
+            set.insert(key_hash(&meta.actor.label, &key.key));
+        }
+    }
+}
+
 /// The stored result of an earlier request with the same key, if any.
 pub(crate) async fn lookup<T: DeserializeOwned>(
     pool: &AnyPool,
+    known: Option<&KnownKeys>,
     meta: &WriteMeta,
 ) -> Result<Option<Written<T>>> {
     let Some(key) = &meta.idempotency else {
         return Ok(None);
     };
+    if let Some(known) = known {
+        let set = known.loaded(pool).await?;
+        let seen = set
+            .lock()
+            .map_or(true, |s| s.contains(&key_hash(&meta.actor.label, &key.key)));
+        if !seen {
+            return Ok(None);
+        }
+    }
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT fingerprint, response FROM idempotency_keys WHERE actor = $1 AND key = $2",
     )

@@ -85,6 +85,7 @@ pub struct SqlStore {
     pool: AnyPool,
     writer: Option<writer::GroupCommitWriter>,
     resolve_cache: stock::ResolveCache,
+    known_keys: Option<idempotency::KnownKeys>,
 }
 
 /// A unit of work run inside one write transaction; `Fn` because PostgreSQL may retry it.
@@ -143,6 +144,7 @@ impl SqlStore {
             pool,
             writer,
             resolve_cache: stock::ResolveCache::default(),
+            known_keys: (engine == Engine::Sqlite).then(idempotency::KnownKeys::default),
         })
     }
 
@@ -195,12 +197,18 @@ impl SqlStore {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
     {
-        if let Some(done) = idempotency::lookup(&self.pool, meta).await? {
+        let known = self.known_keys.as_ref();
+        if let Some(done) = idempotency::lookup(&self.pool, known, meta).await? {
             return Ok(done);
         }
         match self.write(body).await {
-            Ok(v) => Ok(app::Written::fresh(v)),
-            Err(e) if idempotency::is_race(&e) => idempotency::lookup(&self.pool, meta)
+            Ok(v) => {
+                if let Some(k) = known {
+                    k.remember(meta);
+                }
+                Ok(app::Written::fresh(v))
+            }
+            Err(e) if idempotency::is_race(&e) => idempotency::lookup(&self.pool, None, meta)
                 .await?
                 .ok_or_else(|| app::Error::internal("clave de idempotencia sin resultado")),
             Err(e) => Err(e),

@@ -510,9 +510,6 @@ pub(crate) async fn post_movements(
     meta: &WriteMeta,
     lines: Vec<MovementLine>,
 ) -> Result<Written<Vec<Movement>>> {
-    if let Some(done) = crate::idempotency::lookup(&store.pool, meta).await? {
-        return Ok(done);
-    }
     let resolved = Arc::new(resolve_lines(store, meta, &lines).await?);
     let owned_meta = meta.clone();
     let engine = store.engine;
@@ -565,9 +562,6 @@ pub(crate) async fn post_transfer(
     meta: &WriteMeta,
     req: TransferRequest,
 ) -> Result<Written<Vec<Movement>>> {
-    if let Some(done) = crate::idempotency::lookup(&store.pool, meta).await? {
-        return Ok(done);
-    }
     let product = resolve_product(store, &req.product, req.product.field()).await?;
     let from = resolve_location(store, meta, &req.from, "from").await?;
     let to = resolve_location(store, meta, &req.to, "to").await?;

@@ -127,7 +127,7 @@ pub async fn update_product(
     ))
 }
 
-/// Deactivates a product: it stays in the ledger, it just cannot be chosen for new documents.
+/// Deactivates a product: it keeps its history and stock, and leaves `?active=true` lists and critical-stock alerts.
 #[utoipa::path(post, path = "/api/v1/products/{id}/deactivate", tag = "catalog", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = Product), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn deactivate_product(
