@@ -81,6 +81,8 @@ pub struct Product {
     #[schema(value_type = String, example = "21")]
     pub vat_rate: VatRate,
     pub supplier_id: Option<i64>,
+    /// Item code the shop's scale prints inside weight and price barcodes.
+    pub plu: Option<i64>,
     pub active: bool,
     pub stock_limits: Vec<StockLimit>,
     pub created_at: DateTime<Utc>,
@@ -227,6 +229,9 @@ pub struct ProductInput {
     pub vat_rate: String,
     #[serde(default)]
     pub supplier_id: Option<i64>,
+    /// Scale item code (PLU), 1–99999, for products weighed at the counter.
+    #[serde(default)]
+    pub plu: Option<i64>,
     #[serde(default)]
     pub stock_limits: Vec<StockLimitInput>,
     #[serde(default)]
@@ -258,6 +263,7 @@ pub struct NewProduct {
     pub price: Money,
     pub vat_rate: VatRate,
     pub supplier_id: Option<i64>,
+    pub plu: Option<i64>,
     pub stock_limits: Vec<NewStockLimit>,
     pub active: bool,
 }
@@ -329,6 +335,11 @@ impl ProductInput {
             price: Money::parse_non_negative(&self.price).field("price")?,
             vat_rate: VatRate::parse(&self.vat_rate).field("vat_rate")?,
             supplier_id: self.supplier_id,
+            plu: match self.plu {
+                None => None,
+                Some(p @ 1..=99_999) => Some(p),
+                Some(_) => return Err(Error::invalid("plu", "range", "el código de balanza (PLU) va de 1 a 99999")),
+            },
             stock_limits,
             active: self.active.unwrap_or(true),
         })

@@ -189,6 +189,7 @@ impl App {
                 price: get("price"),
                 vat_rate: get("vat_rate"),
                 supplier_id: existing.as_ref().and_then(|p| p.supplier_id),
+                plu: existing.as_ref().and_then(|p| p.plu),
                 stock_limits: existing
                     .as_ref()
                     .map(|p| {

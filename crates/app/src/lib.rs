@@ -8,6 +8,9 @@ pub mod error;
 pub mod import;
 pub mod page;
 pub mod ports;
+pub mod purchasing;
+pub mod reports;
+pub mod sales;
 pub mod stock;
 pub mod write;
 
@@ -26,6 +29,7 @@ pub use write::{IdempotencyKey, Principal, WriteMeta, Written};
 pub struct Settings {
     pub seasonal: domain::season::SeasonalFactors,
     pub login: auth::LoginPolicy,
+    pub sales: sales::SalesSettings,
 }
 
 /// The application: the store, the clock and the settings every use case shares.

@@ -20,6 +20,9 @@ str_enum! {
         StockWrite = "stock_write",
         StockCount = "stock_count",
         SalesWrite = "sales_write",
+        SalesVoid = "sales_void",
+        PurchasingWrite = "purchasing_write",
+        ReportsRead = "reports_read",
         UsersManage = "users_manage",
         AuditRead = "audit_read",
         AdminTools = "admin_tools",
@@ -37,9 +40,9 @@ impl Role {
             Role::Cashier => matches!(p, P::CatalogRead | P::StockRead | P::SalesWrite),
             Role::Warehouse => matches!(
                 p,
-                P::CatalogRead | P::StockRead | P::StockWrite | P::StockCount
+                P::CatalogRead | P::StockRead | P::StockWrite | P::StockCount | P::PurchasingWrite
             ),
-            Role::Viewer => matches!(p, P::CatalogRead | P::StockRead),
+            Role::Viewer => matches!(p, P::CatalogRead | P::StockRead | P::ReportsRead),
         }
     }
 

@@ -76,7 +76,9 @@ pub mod cuit;
 pub mod gtin;
 pub mod ledger;
 pub mod money;
+pub mod purchasing;
 pub mod qty;
+pub mod sale;
 pub mod season;
 pub mod sku;
 

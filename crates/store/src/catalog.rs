@@ -276,8 +276,21 @@ async fn ensure_category(conn: &mut AnyConnection, name: &str) -> Result<(i64, S
 
 // ---------------------------------------------------------------- products
 
+/// Appends to the cost history that past-date valuation reads.
+pub(crate) async fn record_cost(conn: &mut AnyConnection, product_id: i64, cost: Money, at: i64, source: &str) -> Result<()> {
+    sqlx::query("INSERT INTO product_cost_history (product_id, cost, changed_at, source) VALUES ($1, $2, $3, $4)")
+        .bind(product_id)
+        .bind(cost.minor())
+        .bind(at)
+        .bind(source)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 const PRODUCT_SELECT: &str = "SELECT p.id, p.sku, p.name, c.name AS category, p.brand, p.unit, p.cost, p.price, p.vat_bp, \
-     p.supplier_id, p.active, p.created_at, p.updated_at FROM products p JOIN categories c ON c.id = p.category_id";
+     p.supplier_id, p.plu, p.active, p.created_at, p.updated_at FROM products p JOIN categories c ON c.id = p.category_id";
 
 fn vat_from_bp(bp: i64) -> Result<VatRate> {
     VatRate::ALL
@@ -300,6 +313,7 @@ fn product_from(r: &AnyRow) -> Result<Product> {
         price: Money::from_minor(get(r, "price")?),
         vat_rate: vat_from_bp(get(r, "vat_bp")?)?,
         supplier_id: get(r, "supplier_id")?,
+        plu: get(r, "plu")?,
         active: get::<i64>(r, "active")? != 0,
         stock_limits: Vec::new(),
         created_at: instant(get(r, "created_at")?),
@@ -592,12 +606,26 @@ async fn upsert_product_tx(
             ));
         }
     }
+    if let Some(plu) = new.plu {
+        let owner: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE plu = $1")
+            .bind(plu)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        if let Some(owner) = owner.filter(|o| Some(*o) != existing_id) {
+            return Err(Error::conflict(
+                "duplicate_plu",
+                Some("plu"),
+                format!("el código de balanza {plu} ya es del producto {owner}"),
+            ));
+        }
+    }
     let search = search_key(&format!("{} {}", new.name, new.brand));
     let id = match existing_id {
         Some(id) => {
             sqlx::query(
                 "UPDATE products SET name = $1, search_text = $2, category_id = $3, brand = $4, unit = $5, cost = $6, price = $7, \
-                 vat_bp = $8, supplier_id = $9, active = $10, updated_at = $11 WHERE id = $12",
+                 vat_bp = $8, supplier_id = $9, active = $10, updated_at = $11, plu = $13 WHERE id = $12",
             )
             .bind(&new.name)
             .bind(&search)
@@ -611,6 +639,7 @@ async fn upsert_product_tx(
             .bind(i64::from(new.active))
             .bind(meta.now)
             .bind(id)
+            .bind(new.plu)
             .execute(&mut *conn)
             .await
             .map_err(db_error)?;
@@ -631,8 +660,8 @@ async fn upsert_product_tx(
                 None => next_sku(conn, &prefix).await?,
             };
             sqlx::query_scalar::<_, i64>(
-                "INSERT INTO products (sku, name, search_text, category_id, brand, unit, cost, price, vat_bp, supplier_id, active, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                "INSERT INTO products (sku, name, search_text, category_id, brand, unit, cost, price, vat_bp, supplier_id, active, created_at, updated_at, plu) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
             )
             .bind(sku.as_str())
             .bind(&new.name)
@@ -646,6 +675,7 @@ async fn upsert_product_tx(
             .bind(new.supplier_id)
             .bind(i64::from(new.active))
             .bind(meta.now)
+            .bind(new.plu)
             .fetch_one(&mut *conn)
             .await
             .map_err(db_error)?
@@ -673,6 +703,9 @@ async fn upsert_product_tx(
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
+    }
+    if before.as_ref().is_none_or(|b| b.cost != new.cost) {
+        record_cost(conn, id, new.cost, meta.now, "product").await?;
     }
     let product = load_product(conn, id)
         .await?

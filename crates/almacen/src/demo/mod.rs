@@ -151,6 +151,7 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             price: p.price.into(),
             vat_rate: p.vat_rate.into(),
             supplier_id: supplier,
+            plu: (!whole).then_some(i as i64 + 1),
             stock_limits,
             active: Some(true),
         };
