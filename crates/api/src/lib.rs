@@ -40,6 +40,9 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
         (name = "auth", description = "Sesiones, usuarios, claves de API y auditoría"),
         (name = "catalog", description = "Depósito: catálogo"),
         (name = "stock", description = "Depósito: libro de movimientos de stock"),
+        (name = "sales", description = "Negocio: caja, tickets, devoluciones"),
+        (name = "purchasing", description = "Negocio: órdenes de compra y recepción"),
+        (name = "reports", description = "Negocio: valorización y ventas"),
         (name = "health", description = "Salud del servicio (público)")
     )
 )]
@@ -59,7 +62,7 @@ impl Modify for BearerAuth {
 
 /// Every route with its OpenAPI description; the spec cannot drift from the router.
 pub fn api_router() -> OpenApiRouter<ApiState> {
-    use routes::{access, catalog, health, stock};
+    use routes::{access, catalog, health, purchasing, reports, sales, stock};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -86,6 +89,20 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(stock::levels))
         .routes(routes!(stock::critical))
         .routes(routes!(stock::ledger_check))
+        .routes(routes!(sales::open_shift))
+        .routes(routes!(sales::get_shift))
+        .routes(routes!(sales::close_shift))
+        .routes(routes!(sales::sell))
+        .routes(routes!(sales::get_sale))
+        .routes(routes!(sales::return_sale))
+        .routes(routes!(sales::void_sale))
+        .routes(routes!(purchasing::create, purchasing::list))
+        .routes(routes!(purchasing::get))
+        .routes(routes!(purchasing::send))
+        .routes(routes!(purchasing::cancel))
+        .routes(routes!(purchasing::receive))
+        .routes(routes!(reports::stock_value))
+        .routes(routes!(reports::sales))
 }
 
 /// The OpenAPI 3.1 document, as served at `/api/openapi.json`.

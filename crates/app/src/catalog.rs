@@ -338,7 +338,13 @@ impl ProductInput {
             plu: match self.plu {
                 None => None,
                 Some(p @ 1..=99_999) => Some(p),
-                Some(_) => return Err(Error::invalid("plu", "range", "el código de balanza (PLU) va de 1 a 99999")),
+                Some(_) => {
+                    return Err(Error::invalid(
+                        "plu",
+                        "range",
+                        "el código de balanza (PLU) va de 1 a 99999",
+                    ));
+                }
             },
             stock_limits,
             active: self.active.unwrap_or(true),

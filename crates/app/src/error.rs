@@ -117,4 +117,5 @@ impl_field_context!(
     domain::catalog::CatalogError,
     domain::ledger::LedgerError,
     domain::auth::AuthError,
+    domain::sale::SaleError,
 );

@@ -12,16 +12,18 @@ use crate::catalog::{
     UpsertMode, UpsertedProduct,
 };
 use crate::error::Result;
+use crate::page::{Page, PageRequest};
 use crate::purchasing::{NewPurchaseOrder, NewReceipt, PurchaseOrder, Receipt};
 use crate::reports::{SalesGrouping, SalesRow, ValuedStock};
-use crate::sales::{MethodAmount, NewReturn, NewSale, NewShift, Sale, SaleItem, SaleItemRef, SaleReturn, Shift};
-use domain::purchasing::PoStatus;
-use crate::page::{Page, PageRequest};
+use crate::sales::{
+    MethodAmount, NewReturn, NewSale, NewShift, Sale, SaleItem, SaleItemRef, SaleReturn, Shift,
+};
 use crate::stock::{
     LedgerReport, Movement, MovementFilter, MovementLine, StockLevel, StockLimitRow,
     TransferRequest,
 };
 use crate::write::{WriteMeta, Written};
+use domain::purchasing::PoStatus;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -124,7 +126,12 @@ pub trait Store: Send + Sync + 'static {
 
     // negocio: till
     async fn open_shift(&self, meta: &WriteMeta, new: NewShift) -> Result<Written<Shift>>;
-    async fn close_shift(&self, meta: &WriteMeta, id: i64, counted: Vec<MethodAmount>) -> Result<Shift>;
+    async fn close_shift(
+        &self,
+        meta: &WriteMeta,
+        id: i64,
+        counted: Vec<MethodAmount>,
+    ) -> Result<Shift>;
     async fn get_shift(&self, id: i64) -> Result<Option<Shift>>;
     async fn sale_item(&self, r: &SaleItemRef) -> Result<Option<SaleItem>>;
     /// The ticket, its lines, sale movements (FEFO), lots and payments in one transaction.
@@ -133,8 +140,17 @@ pub trait Store: Send + Sync + 'static {
     async fn post_return(&self, meta: &WriteMeta, new: NewReturn) -> Result<Written<SaleReturn>>;
 
     // negocio: purchasing
-    async fn create_purchase_order(&self, meta: &WriteMeta, new: NewPurchaseOrder) -> Result<Written<PurchaseOrder>>;
-    async fn set_purchase_order_status(&self, meta: &WriteMeta, id: i64, to: PoStatus) -> Result<PurchaseOrder>;
+    async fn create_purchase_order(
+        &self,
+        meta: &WriteMeta,
+        new: NewPurchaseOrder,
+    ) -> Result<Written<PurchaseOrder>>;
+    async fn set_purchase_order_status(
+        &self,
+        meta: &WriteMeta,
+        id: i64,
+        to: PoStatus,
+    ) -> Result<PurchaseOrder>;
     async fn get_purchase_order(&self, id: i64) -> Result<Option<PurchaseOrder>>;
     async fn list_purchase_orders(&self, page: PageRequest) -> Result<Page<PurchaseOrder>>;
     /// Receipt movements, order progress and weighted average cost in one transaction.
@@ -143,5 +159,10 @@ pub trait Store: Send + Sync + 'static {
     // negocio: reports
     /// Quantity per product and location at the instant, with the cost in force then.
     async fn valued_stock(&self, at_micros: i64) -> Result<Vec<ValuedStock>>;
-    async fn sales_summary(&self, from_micros: i64, to_micros: i64, group: SalesGrouping) -> Result<Vec<SalesRow>>;
+    async fn sales_summary(
+        &self,
+        from_micros: i64,
+        to_micros: i64,
+        group: SalesGrouping,
+    ) -> Result<Vec<SalesRow>>;
 }

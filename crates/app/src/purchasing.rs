@@ -8,11 +8,11 @@ use domain::{Money, Qty};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::App;
 use crate::catalog::{ProductRef, location_code, text};
 use crate::error::{Error, FieldContext, Result};
 use crate::page::{Page, PageRequest};
 use crate::write::{Principal, WriteMeta, Written};
-use crate::App;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PurchaseOrderLine {
@@ -174,21 +174,38 @@ pub struct Receipt {
 
 fn parse_items(lines: Vec<ItemInput>, receipts: bool) -> Result<Vec<NewItem>> {
     if lines.is_empty() {
-        return Err(Error::invalid("lines", "required", "indique al menos una línea"));
+        return Err(Error::invalid(
+            "lines",
+            "required",
+            "indique al menos una línea",
+        ));
     }
     if lines.len() > 1000 {
-        return Err(Error::invalid("lines", "length", "hasta 1000 líneas por documento"));
+        return Err(Error::invalid(
+            "lines",
+            "length",
+            "hasta 1000 líneas por documento",
+        ));
     }
     let mut out = Vec::with_capacity(lines.len());
     for (i, l) in lines.into_iter().enumerate() {
         let f = |n: &str| format!("lines[{i}].{n}");
-        let product = ProductRef::from_fields(l.product_id, l.sku.as_deref(), l.barcode.as_deref()).map_err(|e| match e {
-            Error::Invalid { field, rule, message } => Error::invalid(f(&field), rule, message),
-            other => other,
-        })?;
+        let product = ProductRef::from_fields(l.product_id, l.sku.as_deref(), l.barcode.as_deref())
+            .map_err(|e| match e {
+                Error::Invalid {
+                    field,
+                    rule,
+                    message,
+                } => Error::invalid(f(&field), rule, message),
+                other => other,
+            })?;
         let quantity = Qty::parse(&l.quantity).field(&f("quantity"))?;
         if !quantity.is_positive() {
-            return Err(Error::invalid(f("quantity"), "positive", "la cantidad debe ser mayor que cero"));
+            return Err(Error::invalid(
+                f("quantity"),
+                "positive",
+                "la cantidad debe ser mayor que cero",
+            ));
         }
         let unit_cost = l
             .unit_cost
@@ -197,10 +214,18 @@ fn parse_items(lines: Vec<ItemInput>, receipts: bool) -> Result<Vec<NewItem>> {
             .transpose()
             .field(&f("unit_cost"))?;
         if !receipts && unit_cost.is_none() {
-            return Err(Error::invalid(f("unit_cost"), "required", "la orden de compra necesita el costo acordado"));
+            return Err(Error::invalid(
+                f("unit_cost"),
+                "required",
+                "la orden de compra necesita el costo acordado",
+            ));
         }
         if !receipts && (l.lot.is_some() || l.expiry.is_some()) {
-            return Err(Error::invalid(f("lot"), "receipts_only", "lote y vencimiento se cargan al recibir"));
+            return Err(Error::invalid(
+                f("lot"),
+                "receipts_only",
+                "lote y vencimiento se cargan al recibir",
+            ));
         }
         let lot = match l.lot.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -208,13 +233,20 @@ fn parse_items(lines: Vec<ItemInput>, receipts: bool) -> Result<Vec<NewItem>> {
         };
         let expiry = match l.expiry.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(d) => Some(
-                NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| Error::invalid(f("expiry"), "date_format", "la fecha de vencimiento debe ser AAAA-MM-DD"))?,
-            ),
+            Some(d) => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                Error::invalid(
+                    f("expiry"),
+                    "date_format",
+                    "la fecha de vencimiento debe ser AAAA-MM-DD",
+                )
+            })?),
         };
         if expiry.is_some() && lot.is_none() {
-            return Err(Error::invalid(f("lot"), "required_with_expiry", "un vencimiento necesita un código de lote"));
+            return Err(Error::invalid(
+                f("lot"),
+                "required_with_expiry",
+                "un vencimiento necesita un código de lote",
+            ));
         }
         out.push(NewItem {
             product: ProductRefKey::from(&product),
@@ -228,18 +260,31 @@ fn parse_items(lines: Vec<ItemInput>, receipts: bool) -> Result<Vec<NewItem>> {
 }
 
 impl App {
-    pub async fn create_purchase_order(&self, actor: &Principal, input: PurchaseOrderInput, meta: WriteMeta) -> Result<Written<PurchaseOrder>> {
+    pub async fn create_purchase_order(
+        &self,
+        actor: &Principal,
+        input: PurchaseOrderInput,
+        meta: WriteMeta,
+    ) -> Result<Written<PurchaseOrder>> {
         actor.require(Permission::PurchasingWrite)?;
         let new = NewPurchaseOrder {
             supplier_id: input.supplier_id,
-            location: location_code(&input.location).map_err(|_| Error::invalid("location", "format", "código de ubicación inválido"))?,
+            location: location_code(&input.location).map_err(|_| {
+                Error::invalid("location", "format", "código de ubicación inválido")
+            })?,
             notes: text("notes", input.notes.as_deref().unwrap_or(""), 0, 1000)?,
             lines: parse_items(input.lines, false)?,
         };
         self.store.create_purchase_order(&meta, new).await
     }
 
-    pub async fn set_purchase_order_status(&self, actor: &Principal, id: i64, to: PoStatus, meta: WriteMeta) -> Result<PurchaseOrder> {
+    pub async fn set_purchase_order_status(
+        &self,
+        actor: &Principal,
+        id: i64,
+        to: PoStatus,
+        meta: WriteMeta,
+    ) -> Result<PurchaseOrder> {
         actor.require(Permission::PurchasingWrite)?;
         self.store.set_purchase_order_status(&meta, id, to).await
     }
@@ -249,20 +294,34 @@ impl App {
         self.store
             .get_purchase_order(id)
             .await?
-            .ok_or_else(|| Error::NotFound { entity: "orden de compra", key: id.to_string() })
+            .ok_or_else(|| Error::NotFound {
+                entity: "orden de compra",
+                key: id.to_string(),
+            })
     }
 
-    pub async fn purchase_orders(&self, actor: &Principal, page: PageRequest) -> Result<Page<PurchaseOrder>> {
+    pub async fn purchase_orders(
+        &self,
+        actor: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<PurchaseOrder>> {
         actor.require(Permission::StockRead)?;
         self.store.list_purchase_orders(page).await
     }
 
-    pub async fn receive(&self, actor: &Principal, input: ReceiptInput, meta: WriteMeta) -> Result<Written<Receipt>> {
+    pub async fn receive(
+        &self,
+        actor: &Principal,
+        input: ReceiptInput,
+        meta: WriteMeta,
+    ) -> Result<Written<Receipt>> {
         actor.require(Permission::PurchasingWrite)?;
         let new = NewReceipt {
             purchase_order_id: input.purchase_order_id,
             supplier_id: input.supplier_id,
-            location: location_code(&input.location).map_err(|_| Error::invalid("location", "format", "código de ubicación inválido"))?,
+            location: location_code(&input.location).map_err(|_| {
+                Error::invalid("location", "format", "código de ubicación inválido")
+            })?,
             remito: match input.remito.as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some(r) => Some(text("remito", r, 1, 40)?),

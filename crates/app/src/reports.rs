@@ -6,9 +6,9 @@ use domain::{Money, Qty};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::App;
 use crate::error::{Error, Result};
 use crate::write::Principal;
-use crate::App;
 
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -94,7 +94,8 @@ pub struct SalesSummary {
 
 /// Shop days start at 00:00 in Argentina (UTC−3).
 pub fn day_start_micros(d: NaiveDate) -> i64 {
-    d.and_hms_opt(3, 0, 0).map_or(0, |t| t.and_utc().timestamp_micros())
+    d.and_hms_opt(3, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp_micros())
 }
 
 impl App {
@@ -104,7 +105,8 @@ impl App {
         let rows = self.store.valued_stock(at.timestamp_micros()).await?;
         let mut by_location: std::collections::BTreeMap<String, i128> = Default::default();
         for r in rows {
-            *by_location.entry(r.location).or_default() += i128::from(r.quantity.milli()) * i128::from(r.unit_cost.minor());
+            *by_location.entry(r.location).or_default() +=
+                i128::from(r.quantity.milli()) * i128::from(r.unit_cost.minor());
         }
         // Quantities are thousandths: round each location once, half away from zero.
         let round = |v: i128| -> i64 { ((v + if v >= 0 { 500 } else { -500 }) / 1000) as i64 };
@@ -116,13 +118,21 @@ impl App {
             })
             .collect();
         let total = locations.iter().map(|l| l.value).sum();
-        Ok(StockValue { at, locations, total })
+        Ok(StockValue {
+            at,
+            locations,
+            total,
+        })
     }
 
     pub async fn sales_summary(&self, actor: &Principal, q: SalesQuery) -> Result<SalesSummary> {
         actor.require(Permission::ReportsRead)?;
         if q.to < q.from {
-            return Err(Error::invalid("to", "range", "la fecha final es anterior a la inicial"));
+            return Err(Error::invalid(
+                "to",
+                "range",
+                "la fecha final es anterior a la inicial",
+            ));
         }
         let from = day_start_micros(q.from);
         let to = day_start_micros(q.to.succ_opt().unwrap_or(q.to));

@@ -3,15 +3,18 @@
 use chrono::{DateTime, Utc};
 use domain::auth::{Permission, Role};
 use domain::catalog::{UnitOfMeasure, VatRate};
-use domain::sale::{self, Discount, LineInput, Payment, PaymentMethod, PricedLine, PricedTicket, ScaleFormat, ScaleReading, Settlement, VatBreakdown};
+use domain::sale::{
+    self, Discount, LineInput, Payment, PaymentMethod, PricedLine, PricedTicket, ScaleFormat,
+    ScaleReading, Settlement, VatBreakdown,
+};
 use domain::{Gtin, Money, Qty};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::App;
 use crate::catalog::{ProductRef, location_code, text};
 use crate::error::{Error, FieldContext, Result};
 use crate::write::{Principal, WriteMeta, Written};
-use crate::App;
 
 // ---------------------------------------------------------------- settings
 
@@ -224,7 +227,7 @@ pub struct Sale {
 }
 
 /// A ticket line ready for the store: priced, with the stock quantity it takes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewSaleLine {
     pub product_id: i64,
     pub sku: String,
@@ -236,7 +239,7 @@ pub struct NewSaleLine {
     pub priced: PricedLine,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewSale {
     pub shift: i64,
     pub lines: Vec<NewSaleLine>,
@@ -347,17 +350,30 @@ fn money_field(field: &str, raw: &str) -> Result<Money> {
 }
 
 impl App {
-    pub async fn open_shift(&self, actor: &Principal, input: ShiftInput, meta: WriteMeta) -> Result<Written<Shift>> {
+    pub async fn open_shift(
+        &self,
+        actor: &Principal,
+        input: ShiftInput,
+        meta: WriteMeta,
+    ) -> Result<Written<Shift>> {
         actor.require(Permission::SalesWrite)?;
         let new = NewShift {
-            location: location_code(&input.location).map_err(|_| Error::invalid("location", "format", "código de ubicación inválido"))?,
+            location: location_code(&input.location).map_err(|_| {
+                Error::invalid("location", "format", "código de ubicación inválido")
+            })?,
             till: text("till", &input.till, 1, 20)?,
             opening_float: money_field("opening_float", &input.opening_float)?,
         };
         self.store.open_shift(&meta, new).await
     }
 
-    pub async fn close_shift(&self, actor: &Principal, id: i64, input: CloseShiftInput, meta: WriteMeta) -> Result<Shift> {
+    pub async fn close_shift(
+        &self,
+        actor: &Principal,
+        id: i64,
+        input: CloseShiftInput,
+        meta: WriteMeta,
+    ) -> Result<Shift> {
         actor.require(Permission::SalesWrite)?;
         let mut counted = vec![MethodAmount {
             method: PaymentMethod::Cash,
@@ -383,18 +399,34 @@ impl App {
         self.store
             .get_shift(id)
             .await?
-            .ok_or_else(|| Error::NotFound { entity: "turno", key: id.to_string() })
+            .ok_or_else(|| Error::NotFound {
+                entity: "turno",
+                key: id.to_string(),
+            })
     }
 
     /// Prices a ticket from the products' current prices and writes it with its stock
     /// movements and payments in one transaction.
-    pub async fn sell(&self, actor: &Principal, input: SaleInput, meta: WriteMeta) -> Result<Written<Sale>> {
+    pub async fn sell(
+        &self,
+        actor: &Principal,
+        input: SaleInput,
+        meta: WriteMeta,
+    ) -> Result<Written<Sale>> {
         actor.require(Permission::SalesWrite)?;
         if input.lines.is_empty() {
-            return Err(Error::invalid("lines", "required", "el ticket no tiene líneas"));
+            return Err(Error::invalid(
+                "lines",
+                "required",
+                "el ticket no tiene líneas",
+            ));
         }
         if input.lines.len() > 500 {
-            return Err(Error::invalid("lines", "length", "un ticket admite hasta 500 líneas"));
+            return Err(Error::invalid(
+                "lines",
+                "length",
+                "un ticket admite hasta 500 líneas",
+            ));
         }
         let mut pricing = Vec::with_capacity(input.lines.len());
         let mut stock_qty = Vec::with_capacity(input.lines.len());
@@ -405,36 +437,65 @@ impl App {
                 (Some(code), None, None) => {
                     let gtin = Gtin::parse(code).field(&field("barcode"))?;
                     match sale::decode_scale(&gtin, &self.settings.sales.scale) {
-                        Some(reading) => (SaleItemRef::ScaleItem(scale_item(&reading)), Some(reading)),
+                        Some(reading) => {
+                            (SaleItemRef::ScaleItem(scale_item(&reading)), Some(reading))
+                        }
                         None => (SaleItemRef::Product(ProductRef::Barcode(gtin)), None),
                     }
                 }
                 _ => (
                     SaleItemRef::Product(
-                        ProductRef::from_fields(line.product_id, line.sku.as_deref(), None).map_err(|e| match e {
-                            Error::Invalid { field: f, rule, message } => Error::invalid(field(&f), rule, message),
-                            other => other,
-                        })?,
+                        ProductRef::from_fields(line.product_id, line.sku.as_deref(), None)
+                            .map_err(|e| match e {
+                                Error::Invalid {
+                                    field: f,
+                                    rule,
+                                    message,
+                                } => Error::invalid(field(&f), rule, message),
+                                other => other,
+                            })?,
                     ),
                     None,
                 ),
             };
             let (item_ref, reading) = reference;
             let item = self.store.sale_item(&item_ref).await?.ok_or_else(|| {
-                let f = if line.barcode.is_some() { "barcode" } else if line.sku.is_some() { "sku" } else { "product_id" };
-                Error::unknown(field(f), format!("el producto de la línea {} no existe", i + 1))
+                let f = if line.barcode.is_some() {
+                    "barcode"
+                } else if line.sku.is_some() {
+                    "sku"
+                } else {
+                    "product_id"
+                };
+                Error::unknown(
+                    field(f),
+                    format!("el producto de la línea {} no existe", i + 1),
+                )
             })?;
             if !item.active {
-                return Err(Error::invalid(field("product_id"), "inactive", format!("{} está dado de baja", item.name)));
+                return Err(Error::invalid(
+                    field("product_id"),
+                    "inactive",
+                    format!("{} está dado de baja", item.name),
+                ));
             }
             let requested = match &line.quantity {
                 None => None,
                 Some(q) => Some(Qty::parse(q).field(&field("quantity"))?),
             };
             if requested.is_some_and(|q| !q.is_positive()) {
-                return Err(Error::invalid(field("quantity"), "positive", "la cantidad debe ser mayor que cero"));
+                return Err(Error::invalid(
+                    field("quantity"),
+                    "positive",
+                    "la cantidad debe ser mayor que cero",
+                ));
             }
-            let discount = line.discount.as_deref().map(Discount::parse).transpose().field(&field("discount"))?;
+            let discount = line
+                .discount
+                .as_deref()
+                .map(Discount::parse)
+                .transpose()
+                .field(&field("discount"))?;
             let (price_line, quantity) = match reading {
                 Some(ScaleReading::Weight { quantity, .. }) => (
                     LineInput {
@@ -448,7 +509,12 @@ impl App {
                 Some(ScaleReading::Price { amount, .. }) => {
                     // The label's price is what the customer pays; stock falls by the weight it stands for.
                     let weight = if item.price.is_positive() {
-                        Qty::from_milli(((i128::from(amount.minor()) * 1000 + i128::from(item.price.minor()) / 2) / i128::from(item.price.minor())) as i64)
+                        Qty::from_milli(
+                            ((i128::from(amount.minor()) * 1000
+                                + i128::from(item.price.minor()) / 2)
+                                / i128::from(item.price.minor()))
+                                as i64,
+                        )
                     } else {
                         Qty::ZERO
                     };
@@ -468,7 +534,9 @@ impl App {
                     let stock = Qty::from_milli(q.milli().saturating_mul(item.pack));
                     (
                         LineInput {
-                            unit_price: Money::from_minor(item.price.minor().saturating_mul(item.pack)),
+                            unit_price: Money::from_minor(
+                                item.price.minor().saturating_mul(item.pack),
+                            ),
                             quantity: q,
                             vat_rate: item.vat_rate,
                             discount,
@@ -481,7 +549,12 @@ impl App {
             stock_qty.push(quantity);
             items.push(item);
         }
-        let ticket_discount = input.discount.as_deref().map(Discount::parse).transpose().field("discount")?;
+        let ticket_discount = input
+            .discount
+            .as_deref()
+            .map(Discount::parse)
+            .transpose()
+            .field("discount")?;
         let ticket: PricedTicket = sale::price_ticket(&pricing, ticket_discount).field("lines")?;
         let limit = self.settings.sales.discount_limit(actor.role);
         if ticket.discount_bp() > limit {
@@ -493,7 +566,11 @@ impl App {
             )));
         }
         if input.payments.is_empty() {
-            return Err(Error::invalid("payments", "required", "indique al menos un pago"));
+            return Err(Error::invalid(
+                "payments",
+                "required",
+                "indique al menos un pago",
+            ));
         }
         let mut payments = Vec::with_capacity(input.payments.len());
         for (i, p) in input.payments.iter().enumerate() {
@@ -536,22 +613,39 @@ impl App {
         self.store
             .get_sale(id)
             .await?
-            .ok_or_else(|| Error::NotFound { entity: "venta", key: id.to_string() })
+            .ok_or_else(|| Error::NotFound {
+                entity: "venta",
+                key: id.to_string(),
+            })
     }
 
-    pub async fn return_sale(&self, actor: &Principal, sale_id: i64, input: ReturnInput, meta: WriteMeta) -> Result<Written<SaleReturn>> {
+    pub async fn return_sale(
+        &self,
+        actor: &Principal,
+        sale_id: i64,
+        input: ReturnInput,
+        meta: WriteMeta,
+    ) -> Result<Written<SaleReturn>> {
         actor.require(Permission::SalesWrite)?;
         let lines = match input.lines {
             None => None,
             Some(lines) => {
                 if lines.is_empty() {
-                    return Err(Error::invalid("lines", "required", "indique qué líneas se devuelven"));
+                    return Err(Error::invalid(
+                        "lines",
+                        "required",
+                        "indique qué líneas se devuelven",
+                    ));
                 }
                 let mut out = Vec::with_capacity(lines.len());
                 for (i, l) in lines.iter().enumerate() {
                     let q = Qty::parse(&l.quantity).field(&format!("lines[{i}].quantity"))?;
                     if !q.is_positive() {
-                        return Err(Error::invalid(format!("lines[{i}].quantity"), "positive", "la cantidad debe ser mayor que cero"));
+                        return Err(Error::invalid(
+                            format!("lines[{i}].quantity"),
+                            "positive",
+                            "la cantidad debe ser mayor que cero",
+                        ));
                     }
                     out.push((l.line, q));
                 }
@@ -570,7 +664,13 @@ impl App {
     }
 
     /// Voiding is a full return that needs a manager.
-    pub async fn void_sale(&self, actor: &Principal, sale_id: i64, input: VoidInput, meta: WriteMeta) -> Result<Written<SaleReturn>> {
+    pub async fn void_sale(
+        &self,
+        actor: &Principal,
+        sale_id: i64,
+        input: VoidInput,
+        meta: WriteMeta,
+    ) -> Result<Written<SaleReturn>> {
         actor.require(Permission::SalesVoid)?;
         let new = NewReturn {
             sale_id,

@@ -277,7 +277,13 @@ async fn ensure_category(conn: &mut AnyConnection, name: &str) -> Result<(i64, S
 // ---------------------------------------------------------------- products
 
 /// Appends to the cost history that past-date valuation reads.
-pub(crate) async fn record_cost(conn: &mut AnyConnection, product_id: i64, cost: Money, at: i64, source: &str) -> Result<()> {
+pub(crate) async fn record_cost(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    cost: Money,
+    at: i64,
+    source: &str,
+) -> Result<()> {
     sqlx::query("INSERT INTO product_cost_history (product_id, cost, changed_at, source) VALUES ($1, $2, $3, $4)")
         .bind(product_id)
         .bind(cost.minor())

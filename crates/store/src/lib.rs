@@ -6,7 +6,10 @@ mod access;
 mod audit;
 mod catalog;
 mod idempotency;
+mod purchasing;
+mod reports;
 mod rows;
+mod sales;
 mod stock;
 mod writer;
 
@@ -451,5 +454,88 @@ impl app::Store for SqlStore {
         page: app::page::PageRequest,
     ) -> Result<app::page::Page<app::auth::AuditEntry>> {
         audit::list(&self.pool, page).await
+    }
+    async fn open_shift(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::sales::NewShift,
+    ) -> Result<app::Written<app::sales::Shift>> {
+        sales::open_shift(self, meta, new).await
+    }
+    async fn close_shift(
+        &self,
+        meta: &app::WriteMeta,
+        id: i64,
+        counted: Vec<app::sales::MethodAmount>,
+    ) -> Result<app::sales::Shift> {
+        sales::close_shift(self, meta, id, counted).await
+    }
+    async fn get_shift(&self, id: i64) -> Result<Option<app::sales::Shift>> {
+        sales::get_shift(&self.pool, id).await
+    }
+    async fn sale_item(&self, r: &app::sales::SaleItemRef) -> Result<Option<app::sales::SaleItem>> {
+        sales::sale_item(self, r).await
+    }
+    async fn post_sale(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::sales::NewSale,
+    ) -> Result<app::Written<app::sales::Sale>> {
+        sales::post_sale(self, meta, new).await
+    }
+    async fn get_sale(&self, id: i64) -> Result<Option<app::sales::Sale>> {
+        sales::get_sale(&self.pool, id).await
+    }
+    async fn post_return(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::sales::NewReturn,
+    ) -> Result<app::Written<app::sales::SaleReturn>> {
+        sales::post_return(self, meta, new).await
+    }
+    async fn create_purchase_order(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::purchasing::NewPurchaseOrder,
+    ) -> Result<app::Written<app::purchasing::PurchaseOrder>> {
+        purchasing::create_purchase_order(self, meta, new).await
+    }
+    async fn set_purchase_order_status(
+        &self,
+        meta: &app::WriteMeta,
+        id: i64,
+        to: domain::purchasing::PoStatus,
+    ) -> Result<app::purchasing::PurchaseOrder> {
+        purchasing::set_purchase_order_status(self, meta, id, to).await
+    }
+    async fn get_purchase_order(&self, id: i64) -> Result<Option<app::purchasing::PurchaseOrder>> {
+        purchasing::get_purchase_order(&self.pool, id).await
+    }
+    async fn list_purchase_orders(
+        &self,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::purchasing::PurchaseOrder>> {
+        purchasing::list_purchase_orders(&self.pool, page).await
+    }
+    async fn post_receipt(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::purchasing::NewReceipt,
+    ) -> Result<app::Written<app::purchasing::Receipt>> {
+        let out = purchasing::post_receipt(self, meta, new).await;
+        // Receipts move average costs.
+        self.resolve_cache.forget_products();
+        out
+    }
+    async fn valued_stock(&self, at_micros: i64) -> Result<Vec<app::reports::ValuedStock>> {
+        reports::valued_stock(&self.pool, at_micros).await
+    }
+    async fn sales_summary(
+        &self,
+        from_micros: i64,
+        to_micros: i64,
+        group: app::reports::SalesGrouping,
+    ) -> Result<Vec<app::reports::SalesRow>> {
+        reports::sales_summary(&self.pool, from_micros, to_micros, group).await
     }
 }

@@ -11,6 +11,7 @@ use app::catalog::ProductRef;
 use app::error::FieldContext;
 use app::error::Shortage;
 use app::page::{Page, PageRequest};
+use app::sales::{SaleItem, SaleItemRef};
 use app::stock::{
     LedgerDiscrepancy, LedgerReport, LineChange, Movement, MovementFilter, MovementLine,
     StockLevel, StockLimitRow, TransferRequest,
@@ -29,19 +30,19 @@ use crate::rows::{date, date_text, db_error, get, instant, parsed};
 use crate::{Engine, SqlStore};
 
 #[derive(Clone, Debug)]
-struct ProductInfo {
-    id: i64,
-    sku: String,
-    unit: UnitOfMeasure,
-    cost: Money,
+pub(crate) struct ProductInfo {
+    pub(crate) id: i64,
+    pub(crate) sku: String,
+    pub(crate) unit: UnitOfMeasure,
+    pub(crate) cost: Money,
     /// Units per scanned barcode (1 unless the barcode is a pack).
-    pack: i64,
+    pub(crate) pack: i64,
 }
 
 #[derive(Clone, Debug)]
-struct LocationInfo {
-    id: i64,
-    code: String,
+pub(crate) struct LocationInfo {
+    pub(crate) id: i64,
+    pub(crate) code: String,
 }
 
 /// Product and location lookups of the write path, remembered for a few seconds: ids, SKUs
@@ -51,6 +52,16 @@ struct LocationInfo {
 pub(crate) struct ResolveCache {
     products: RwLock<HashMap<ProductKey, (ProductInfo, Instant)>>,
     locations: RwLock<HashMap<String, i64>>,
+    sale_items: RwLock<HashMap<String, (SaleItem, Instant)>>,
+}
+
+fn sale_item_key(r: &SaleItemRef) -> String {
+    match r {
+        SaleItemRef::Product(ProductRef::Id(i)) => format!("id:{i}"),
+        SaleItemRef::Product(ProductRef::Sku(s)) => format!("sku:{s}"),
+        SaleItemRef::Product(ProductRef::Barcode(g)) => format!("barcode:{g}"),
+        SaleItemRef::ScaleItem(plu) => format!("plu:{plu}"),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -67,10 +78,33 @@ impl ResolveCache {
         if let Ok(mut m) = self.products.write() {
             m.clear();
         }
+        if let Ok(mut m) = self.sale_items.write() {
+            m.clear();
+        }
+    }
+
+    pub(crate) fn sale_item(&self, r: &SaleItemRef) -> Option<SaleItem> {
+        let m = self.sale_items.read().ok()?;
+        m.get(&sale_item_key(r))
+            .filter(|(_, at)| at.elapsed() < PRODUCT_TTL)
+            .map(|(i, _)| i.clone())
+    }
+
+    pub(crate) fn put_sale_item(&self, r: &SaleItemRef, item: SaleItem) {
+        if let Ok(mut m) = self.sale_items.write() {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(sale_item_key(r), (item, Instant::now()));
+        }
     }
 }
 
-async fn resolve_product(store: &SqlStore, r: &ProductRef, field: &str) -> Result<ProductInfo> {
+pub(crate) async fn resolve_product(
+    store: &SqlStore,
+    r: &ProductRef,
+    field: &str,
+) -> Result<ProductInfo> {
     let key = match r {
         ProductRef::Id(id) => ProductKey::Id(*id),
         ProductRef::Sku(s) => ProductKey::Sku(s.as_str().to_owned()),
@@ -126,7 +160,7 @@ async fn resolve_product(store: &SqlStore, r: &ProductRef, field: &str) -> Resul
     Ok(info)
 }
 
-async fn resolve_location(
+pub(crate) async fn resolve_location(
     store: &SqlStore,
     meta: &WriteMeta,
     code: &str,
@@ -162,18 +196,18 @@ async fn resolve_location(
 }
 
 /// Everything a movement row records besides its quantities.
-struct Posting<'a> {
-    meta: &'a WriteMeta,
-    product: &'a ProductInfo,
-    location: &'a LocationInfo,
-    kind: MovementKind,
-    unit_cost: Money,
-    reason: Option<&'a str>,
-    document: Option<&'a str>,
+pub(crate) struct Posting<'a> {
+    pub(crate) meta: &'a WriteMeta,
+    pub(crate) product: &'a ProductInfo,
+    pub(crate) location: &'a LocationInfo,
+    pub(crate) kind: MovementKind,
+    pub(crate) unit_cost: Money,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) document: Option<&'a str>,
 }
 
 impl Posting<'_> {
-    async fn insert(
+    pub(crate) async fn insert(
         &self,
         conn: &mut AnyConnection,
         lot: &str,
@@ -222,7 +256,7 @@ impl Posting<'_> {
     }
 
     /// Adds stock to one lot, creating its row on first receipt.
-    async fn add(
+    pub(crate) async fn add(
         &self,
         conn: &mut AnyConnection,
         lot: &str,
@@ -320,7 +354,7 @@ impl Posting<'_> {
 }
 
 /// The lots of a product at a location, locked for the rest of the transaction on PostgreSQL.
-async fn lots(
+pub(crate) async fn lots(
     conn: &mut AnyConnection,
     engine: Engine,
     product_id: i64,
@@ -346,13 +380,13 @@ async fn lots(
         .collect()
 }
 
-enum LineOutcome {
+pub(crate) enum LineOutcome {
     Posted(Vec<Movement>),
     Short(Qty),
 }
 
 /// Removes `qty` from one named lot or, without a lot, first-expiry-first-out across lots.
-async fn remove(
+pub(crate) async fn remove(
     conn: &mut AnyConnection,
     engine: Engine,
     p: &Posting<'_>,

@@ -3,6 +3,9 @@
 pub mod access;
 pub mod catalog;
 pub mod health;
+pub mod purchasing;
+pub mod reports;
+pub mod sales;
 pub mod stock;
 
 use axum::Json;
