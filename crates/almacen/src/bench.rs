@@ -1,5 +1,6 @@
 //! `almacen bench`: load generators that drive a running node (or one started in-process on a
-//! fresh database) over HTTP and report throughput and latency percentiles.
+//! fresh database) over HTTP and report throughput and latency percentiles, next to the
+//! baseline this machine achieves where the benchmark names one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,85 +11,94 @@ use anyhow::{Context, bail};
 use hdrhistogram::Histogram;
 use rand::Rng;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::config::Config;
 
+/// Where the load goes: a running node (`url`), or a node started here on `database_url`
+/// (default: a fresh temporary SQLite file).
 #[derive(Clone, Debug)]
-pub struct MovementsBench {
-    /// A running node; when absent one is started in-process on `database_url`.
+pub struct BenchTarget {
     pub url: Option<String>,
     pub database_url: Option<String>,
     pub username: String,
     pub password: Option<String>,
+}
+
+/// How much load: bounded in time and in count.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
     pub clients: usize,
     pub duration: Duration,
     pub max_requests: u64,
-    pub products: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Baseline {
+    pub name: String,
+    pub per_sec: f64,
+    /// This benchmark's throughput divided by the baseline's.
+    pub ratio: f64,
 }
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
+    pub benchmark: String,
     pub engine: String,
     pub clients: usize,
     pub seconds: f64,
-    pub movements: u64,
-    pub movements_per_sec: f64,
+    pub operations: u64,
+    pub per_sec: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
     pub errors: BTreeMap<String, u64>,
     pub ledger_ok: bool,
+    pub baseline: Option<Baseline>,
 }
 
-struct Target {
+struct Node {
     base: String,
     token: String,
     engine: String,
     /// Keeps an in-process server alive for the run.
     _server: Option<tokio::task::JoinHandle<()>>,
-    _tmp: Option<std::path::PathBuf>,
 }
 
-async fn start_target(b: &MovementsBench, client: &reqwest::Client) -> anyhow::Result<Target> {
-    if let Some(url) = &b.url {
-        let password = b
-            .password
-            .clone()
-            .context("con --url, la contraseña va en ALMACEN_PASSWORD")?;
-        let token = login(client, url, &b.username, &password).await?;
-        let engine = client
-            .get(format!("{url}/health/live"))
-            .send()
-            .await?
-            .json::<serde_json::Value>()
-            .await?["engine"]
-            .as_str()
-            .unwrap_or("?")
-            .to_owned();
-        return Ok(Target {
-            base: url.trim_end_matches('/').to_owned(),
+fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyhow::Result<Node> {
+    if let Some(url) = &t.url {
+        let password = t.password.clone().context("con --url, la contraseña va en ALMACEN_PASSWORD")?;
+        let base = url.trim_end_matches('/').to_owned();
+        let token = login(client, &base, &t.username, &password).await?;
+        let health: Value = client.get(format!("{base}/health/live")).send().await?.json().await?;
+        return Ok(Node {
+            engine: health["engine"].as_str().unwrap_or("?").to_owned(),
+            base,
             token,
-            engine,
             _server: None,
-            _tmp: None,
         });
     }
-    let mut tmp = None;
-    let database_url = match &b.database_url {
+    let database_url = match &t.database_url {
         Some(u) => u.clone(),
         None => {
-            let path =
-                std::env::temp_dir().join(format!("almacen-bench-{}.db", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            tmp = Some(path.clone());
+            let path = std::env::temp_dir().join(format!("almacen-bench-{}.db", std::process::id()));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
             format!("sqlite://{}", path.display())
         }
     };
     let cfg = Config {
         database_url,
-        max_connections: (b.clients as u32).clamp(8, 64),
+        max_connections: (load.clients as u32).clamp(8, 64),
         ..Config::default()
     };
     let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
@@ -101,10 +111,7 @@ async fn start_target(b: &MovementsBench, client: &reqwest::Client) -> anyhow::R
         role: "admin".into(),
         locations: Vec::new(),
     };
-    wired
-        .app
-        .create_user(&sys, input, wired.app.meta(&sys, None))
-        .await?;
+    wired.app.create_user(&sys, input, wired.app.meta(&sys, None)).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let engine = wired.app.store.engine().to_owned();
@@ -115,165 +122,95 @@ async fn start_target(b: &MovementsBench, client: &reqwest::Client) -> anyhow::R
         }
     });
     let token = login(client, &base, &username, &password).await?;
-    Ok(Target {
+    Ok(Node {
         base,
         token,
         engine,
         _server: Some(server),
-        _tmp: tmp,
     })
 }
 
-async fn login(
-    client: &reqwest::Client,
-    base: &str,
-    username: &str,
-    password: &str,
-) -> anyhow::Result<String> {
+async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> anyhow::Result<String> {
     let res = client
-        .post(format!("{}/api/v1/auth/login", base.trim_end_matches('/')))
+        .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({ "username": username, "password": password }))
         .send()
         .await?;
     if !res.status().is_success() {
-        bail!(
-            "no se pudo iniciar sesión: {}",
-            res.text().await.unwrap_or_default()
-        );
+        bail!("no se pudo iniciar sesión: {}", res.text().await.unwrap_or_default());
     }
-    let body: serde_json::Value = res.json().await?;
+    let body: Value = res.json().await?;
     Ok(body["token"].as_str().unwrap_or_default().to_owned())
 }
 
-async fn post(
-    client: &reqwest::Client,
-    t: &Target,
-    path: &str,
-    body: &serde_json::Value,
-    key: Option<&str>,
-) -> anyhow::Result<reqwest::Response> {
-    let mut req = client
-        .post(format!("{}{path}", t.base))
-        .bearer_auth(&t.token)
-        .json(body);
+async fn post(client: &reqwest::Client, node: &Node, path: &str, body: &Value, key: Option<&str>) -> anyhow::Result<reqwest::Response> {
+    let mut req = client.post(format!("{}{path}", node.base)).bearer_auth(&node.token).json(body);
     if let Some(k) = key {
         req = req.header("Idempotency-Key", k);
     }
     Ok(req.send().await?)
 }
 
-/// N clients post single movements (alternating issues and receipts of one unit, each with
-/// its own idempotency key) for a bounded time and count.
-pub async fn movements(b: MovementsBench) -> anyhow::Result<BenchReport> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(b.clients)
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let target = Arc::new(start_target(&b, &client).await?);
+/// A setup POST that must succeed.
+async fn setup(client: &reqwest::Client, node: &Node, path: &str, body: &Value) -> anyhow::Result<Value> {
+    let res = post(client, node, path, body, None).await?;
+    if !res.status().is_success() {
+        bail!("preparación {path}: {}", res.text().await.unwrap_or_default());
+    }
+    Ok(res.json().await?)
+}
+
+/// A location and `products` products with plenty of stock; returns (location, skus).
+async fn stock_up(client: &reqwest::Client, node: &Node, kind: &str, products: usize) -> anyhow::Result<(String, Vec<String>)> {
     let run: String = format!("{:06}", rand::rng().random_range(0..1_000_000));
     let location = format!("B{run}");
-    let res = post(
-        &client,
-        &target,
-        "/api/v1/locations",
-        &json!({"code": location, "name": "Banco de pruebas", "kind": "warehouse"}),
-        None,
-    )
-    .await?;
-    if !res.status().is_success() {
-        bail!(
-            "no se pudo crear la ubicación: {}",
-            res.text().await.unwrap_or_default()
-        );
-    }
-    let mut skus = Vec::with_capacity(b.products);
-    let mut receipts = Vec::with_capacity(b.products);
-    for i in 0..b.products {
+    setup(client, node, "/api/v1/locations", &json!({"code": location, "name": "Banco de pruebas", "kind": kind})).await?;
+    let mut skus = Vec::with_capacity(products);
+    for i in 0..products {
         let sku = format!("BENCH{run}-{i}");
         let body = json!({"sku": sku, "name": format!("Producto de prueba {i}"), "category": "Banco de pruebas",
             "cost": "100.00", "price": "150.00", "vat_rate": "21"});
-        let res = post(&client, &target, "/api/v1/products", &body, None).await?;
-        if !res.status().is_success() {
-            bail!(
-                "no se pudo crear el producto: {}",
-                res.text().await.unwrap_or_default()
-            );
-        }
-        receipts.push(
-            json!({"kind": "receipt", "sku": sku, "location": location, "quantity": "1000000"}),
-        );
+        setup(client, node, "/api/v1/products", &body).await?;
         skus.push(sku);
     }
-    let res = post(
-        &client,
-        &target,
-        "/api/v1/stock/movements/batch",
-        &json!({ "movements": receipts }),
-        None,
-    )
-    .await?;
-    if !res.status().is_success() {
-        bail!(
-            "no se pudo cargar el stock inicial: {}",
-            res.text().await.unwrap_or_default()
-        );
+    for chunk in skus.chunks(500) {
+        let receipts: Vec<Value> = chunk
+            .iter()
+            .map(|sku| json!({"kind": "receipt", "sku": sku, "location": location, "quantity": "10000000"}))
+            .collect();
+        setup(client, node, "/api/v1/stock/movements/batch", &json!({ "movements": receipts })).await?;
     }
+    Ok((location, skus))
+}
 
-    eprintln!(
-        "bench movements: {} clientes, {} s como máximo, {} solicitudes como máximo, motor {}",
-        b.clients,
-        b.duration.as_secs(),
-        b.max_requests,
-        target.engine
-    );
-    let skus = Arc::new(skus);
+/// Runs `clients` workers posting what `request` builds until the time or count bound.
+async fn drive<F>(client: &reqwest::Client, node: Arc<Node>, load: Load, request: F) -> anyhow::Result<(Histogram<u64>, BTreeMap<String, u64>, f64)>
+where
+    F: Fn(usize, u64) -> (String, Value) + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let deadline = started + b.duration;
+    let deadline = started + load.duration;
     let mut workers = tokio::task::JoinSet::new();
-    for w in 0..b.clients {
-        let (client, target, skus, issued, location, run) = (
-            client.clone(),
-            target.clone(),
-            skus.clone(),
-            issued.clone(),
-            location.clone(),
-            run.clone(),
-        );
-        let max = b.max_requests;
+    let run: u32 = rand::rng().random();
+    for w in 0..load.clients {
+        let (client, node, issued, request) = (client.clone(), node.clone(), issued.clone(), request.clone());
         workers.spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let mut errors: BTreeMap<String, u64> = BTreeMap::new();
             let mut n = 0u64;
-            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
-                let sku = &skus[rand::rng().random_range(0..skus.len())];
-                let kind = if n.is_multiple_of(2) {
-                    "issue"
-                } else {
-                    "receipt"
-                };
-                let body = json!({"kind": kind, "sku": sku, "location": location, "quantity": "1"});
+            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < load.max_requests {
+                let (path, body) = request(w, n);
                 let key = format!("bench-{run}-{w}-{n}");
                 n += 1;
                 let t0 = Instant::now();
-                match post(
-                    &client,
-                    &target,
-                    "/api/v1/stock/movements",
-                    &body,
-                    Some(&key),
-                )
-                .await
-                {
+                match post(&client, &node, &path, &body, Some(&key)).await {
                     Ok(res) if res.status().as_u16() == 201 => {
                         let _ = res.bytes().await;
                         let _ = hist.record(t0.elapsed().as_micros() as u64);
                     }
-                    Ok(res) => {
-                        *errors
-                            .entry(format!("http {}", res.status().as_u16()))
-                            .or_default() += 1
-                    }
+                    Ok(res) => *errors.entry(format!("http {}", res.status().as_u16())).or_default() += 1,
                     Err(e) => *errors.entry(format!("red: {e}")).or_default() += 1,
                 }
             }
@@ -287,8 +224,12 @@ pub async fn movements(b: MovementsBench) -> anyhow::Result<BenchReport> {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 let done = issued.load(Ordering::Relaxed);
                 let secs = started.elapsed().as_secs_f64();
+                let total = load.duration.as_secs_f64();
+                let filled = ((secs / total) * 30.0).min(30.0) as usize;
                 eprint!(
-                    "\r  {done:>9} movimientos · {:>8.0}/s · {secs:>5.1} s",
+                    "\r  [{}{}] {secs:>5.1}/{total:.0} s · {done:>9} solicitudes · {:>7.0}/s ",
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled),
                     done as f64 / secs
                 );
             }
@@ -305,41 +246,148 @@ pub async fn movements(b: MovementsBench) -> anyhow::Result<BenchReport> {
     }
     progress.abort();
     eprintln!();
-    let secs = started.elapsed().as_secs_f64();
-    let check: serde_json::Value = client
-        .get(format!("{}/api/v1/admin/ledger-check", target.base))
-        .bearer_auth(&target.token)
+    Ok((hist, errors, started.elapsed().as_secs_f64()))
+}
+
+async fn ledger_ok(client: &reqwest::Client, node: &Node) -> anyhow::Result<bool> {
+    let check: Value = client
+        .get(format!("{}/api/v1/admin/ledger-check", node.base))
+        .bearer_auth(&node.token)
         .send()
         .await?
         .json()
         .await?;
+    Ok(check["ok"].as_bool().unwrap_or(false))
+}
+
+fn report(benchmark: &str, node: &Node, load: Load, hist: &Histogram<u64>, errors: BTreeMap<String, u64>, seconds: f64, ledger_ok: bool) -> BenchReport {
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    Ok(BenchReport {
-        engine: target.engine.clone(),
-        clients: b.clients,
-        seconds: secs,
-        movements: hist.len(),
-        movements_per_sec: hist.len() as f64 / secs,
+    BenchReport {
+        benchmark: benchmark.to_owned(),
+        engine: node.engine.clone(),
+        clients: load.clients,
+        seconds,
+        operations: hist.len(),
+        per_sec: hist.len() as f64 / seconds,
         p50_ms: ms(0.50),
         p95_ms: ms(0.95),
         p99_ms: ms(0.99),
         max_ms: hist.max() as f64 / 1000.0,
         errors,
-        ledger_ok: check["ok"].as_bool().unwrap_or(false),
+        ledger_ok,
+        baseline: None,
+    }
+}
+
+/// N clients post single movements (alternating issues and receipts of one unit, each with its
+/// own idempotency key).
+pub async fn movements(target: BenchTarget, load: Load, products: usize) -> anyhow::Result<BenchReport> {
+    let client = http_client(load.clients)?;
+    let node = Arc::new(connect(&target, &load, &client).await?);
+    let (location, skus) = stock_up(&client, &node, "warehouse", products).await?;
+    eprintln!("bench movements: {} clientes, motor {}", load.clients, node.engine);
+    let (hist, errors, seconds) = drive(&client, node.clone(), load, move |_, n| {
+        let sku = &skus[rand::rng().random_range(0..skus.len())];
+        let kind = if n.is_multiple_of(2) { "issue" } else { "receipt" };
+        ("/api/v1/stock/movements".to_owned(), json!({"kind": kind, "sku": sku, "location": location, "quantity": "1"}))
     })
+    .await?;
+    let ok = ledger_ok(&client, &node).await?;
+    Ok(report("movements", &node, load, &hist, errors, seconds, ok))
+}
+
+/// N tills post 3-line tickets paid in cash; 1 % of the products take about 30 % of the lines.
+/// On PostgreSQL the same run first measures pgbench TPC-B with as many clients.
+pub async fn pos(target: BenchTarget, load: Load, products: usize, pgbench_url: Option<String>) -> anyhow::Result<BenchReport> {
+    let pg_url = pgbench_url.or_else(|| target.database_url.clone().filter(|u| u.starts_with("postgres")));
+    let baseline = match &pg_url {
+        Some(url) => Some(pgbench(url, load).await?),
+        None => None,
+    };
+    let client = http_client(load.clients)?;
+    let node = Arc::new(connect(&target, &load, &client).await?);
+    let (location, skus) = stock_up(&client, &node, "store", products.max(100)).await?;
+    let mut shifts = Vec::with_capacity(load.clients);
+    for till in 0..load.clients {
+        let shift = setup(&client, &node, "/api/v1/shifts", &json!({"location": location, "till": format!("{till}"), "opening_float": "10000"})).await?;
+        shifts.push(shift["id"].as_i64().unwrap_or_default());
+    }
+    let hot = (skus.len() / 100).max(1);
+    eprintln!("bench pos: {} cajas, tickets de 3 líneas, {} productos ({hot} calientes), motor {}", load.clients, skus.len(), node.engine);
+    let (hist, errors, seconds) = drive(&client, node.clone(), load, move |w, _| {
+        let mut rng = rand::rng();
+        let lines: Vec<Value> = (0..3)
+            .map(|_| {
+                let i = if rng.random_bool(0.3) { rng.random_range(0..hot) } else { rng.random_range(hot..skus.len()) };
+                json!({"sku": skus[i], "quantity": "1"})
+            })
+            .collect();
+        (
+            "/api/v1/sales".to_owned(),
+            json!({"shift": shifts[w], "lines": lines, "payments": [{"method": "cash", "amount": "500.00"}]}),
+        )
+    })
+    .await?;
+    let ok = ledger_ok(&client, &node).await?;
+    let mut r = report("pos", &node, load, &hist, errors, seconds, ok);
+    r.baseline = baseline.map(|(name, per_sec)| Baseline {
+        ratio: if per_sec > 0.0 { r.per_sec / per_sec } else { 0.0 },
+        name,
+        per_sec,
+    });
+    Ok(r)
+}
+
+/// pgbench TPC-B on a scratch database of the same server, with the same client count.
+async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
+    let (server, _) = url.rsplit_once('/').context("URL de PostgreSQL sin base de datos")?;
+    let db = "almacen_pgbench";
+    let scratch = format!("{server}/{db}");
+    let admin = format!("{server}/postgres");
+    let _ = tokio::process::Command::new("psql")
+        .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {db}")])
+        .output()
+        .await;
+    eprintln!("pgbench: inicializando (escala 10) …");
+    let init = tokio::process::Command::new("pgbench")
+        .args(["-i", "-q", "-s", "10", scratch.as_str()])
+        .output()
+        .await
+        .context("pgbench no está instalado (paquete postgresql-client)")?;
+    if !init.status.success() {
+        bail!("pgbench -i falló: {}", String::from_utf8_lossy(&init.stderr));
+    }
+    let secs = load.duration.as_secs().max(1).to_string();
+    let clients = load.clients.to_string();
+    eprintln!("pgbench: TPC-B, {clients} clientes, {secs} s …");
+    let run = tokio::process::Command::new("pgbench")
+        .args(["-c", clients.as_str(), "-j", "2", "-T", secs.as_str(), "-n", scratch.as_str()])
+        .output()
+        .await?;
+    let out = String::from_utf8_lossy(&run.stdout);
+    let tps = out
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .with_context(|| format!("no se pudo leer el resultado de pgbench: {out}"))?;
+    Ok((format!("pgbench TPC-B ({clients} clientes)"), tps))
 }
 
 impl BenchReport {
     pub fn print(&self) {
+        let unit = if self.benchmark == "pos" { "tickets" } else { "movimientos" };
+        println!("benchmark          {}", self.benchmark);
         println!("motor              {}", self.engine);
         println!("clientes           {}", self.clients);
         println!("duración           {:.1} s", self.seconds);
-        println!("movimientos        {}", self.movements);
-        println!("movimientos/s      {:.0}", self.movements_per_sec);
-        println!(
-            "p50 / p95 / p99    {:.2} / {:.2} / {:.2} ms (máx {:.2} ms)",
-            self.p50_ms, self.p95_ms, self.p99_ms, self.max_ms
-        );
+        println!("{unit:<19}{}", self.operations);
+        println!("{:<19}{:.0}", format!("{unit}/s"), self.per_sec);
+        println!("p50 / p95 / p99    {:.2} / {:.2} / {:.2} ms (máx {:.2} ms)", self.p50_ms, self.p95_ms, self.p99_ms, self.max_ms);
+        if let Some(b) = &self.baseline {
+            println!("línea de base      {}: {:.0}/s", b.name, b.per_sec);
+            println!("relación           {:.2} × la línea de base", b.ratio);
+        }
         if self.errors.is_empty() {
             println!("errores            0");
         } else {
@@ -347,13 +395,6 @@ impl BenchReport {
                 println!("error              {k}: {v}");
             }
         }
-        println!(
-            "libro de stock     {}",
-            if self.ledger_ok {
-                "consistente"
-            } else {
-                "CON DIFERENCIAS"
-            }
-        );
+        println!("libro de stock     {}", if self.ledger_ok { "consistente" } else { "CON DIFERENCIAS" });
     }
 }

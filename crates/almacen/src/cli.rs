@@ -95,11 +95,22 @@ pub struct ImportProductsArgs {
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// N clients posting single stock movements; prints movements/s and p50/p95/p99.
-    Movements(BenchMovementsArgs),
+    Movements(BenchArgs),
+    /// N tills posting 3-line cash tickets with hot products; on PostgreSQL also runs pgbench TPC-B for comparison.
+    Pos(BenchPosArgs),
 }
 
 #[derive(Args, Debug)]
-pub struct BenchMovementsArgs {
+pub struct BenchPosArgs {
+    #[command(flatten)]
+    pub common: BenchArgs,
+    /// PostgreSQL URL for the pgbench baseline when the node runs elsewhere (--url).
+    #[arg(long)]
+    pub pgbench_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
     /// Base URL of a running node; without it a node is started in-process on --database-url
     /// (default: a fresh temporary SQLite file).
     #[arg(long)]
@@ -107,7 +118,8 @@ pub struct BenchMovementsArgs {
     /// User to log in with when --url is given (password in ALMACEN_PASSWORD).
     #[arg(long, default_value = "admin")]
     pub username: String,
-    #[arg(long, default_value_t = 50)]
+    /// Concurrent clients (tills for `pos`).
+    #[arg(long, alias = "tills", default_value_t = 50)]
     pub clients: usize,
     /// Seconds to run at most.
     #[arg(long, default_value_t = 20)]
@@ -181,30 +193,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::Add(args)) => user_add(cfg, args).await,
         Command::Check(args) => check(cfg, args).await,
         Command::Import(ImportCommand::Products(args)) => import_products(cfg, args).await,
-        Command::Bench(BenchCommand::Movements(args)) => {
-            let report = crate::bench::movements(crate::bench::MovementsBench {
-                url: args.url,
-                database_url: cli.database_url,
-                username: args.username,
-                password: std::env::var("ALMACEN_PASSWORD").ok(),
-                clients: args.clients.max(1),
-                duration: Duration::from_secs(args.seconds.max(1)),
-                max_requests: args.requests,
-                products: args.products.max(1),
-            })
-            .await?;
+        Command::Bench(cmd) => {
+            let (args, report) = match cmd {
+                BenchCommand::Movements(args) => {
+                    let (target, load) = bench_setup(&args, cli.database_url.clone());
+                    let report = crate::bench::movements(target, load, args.products.max(1)).await?;
+                    (args, report)
+                }
+                BenchCommand::Pos(pos) => {
+                    let (target, load) = bench_setup(&pos.common, cli.database_url.clone());
+                    let report = crate::bench::pos(target, load, pos.common.products.max(1), pos.pgbench_url).await?;
+                    (pos.common, report)
+                }
+            };
             report.print();
             if let Some(path) = args.json {
-                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
-                    .with_context(|| format!("escribiendo {}", path.display()))?;
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("escribiendo {}", path.display()))?;
             }
-            Ok(if report.ledger_ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if report.ledger_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }
+}
+
+fn bench_setup(args: &BenchArgs, database_url: Option<String>) -> (crate::bench::BenchTarget, crate::bench::Load) {
+    (
+        crate::bench::BenchTarget {
+            url: args.url.clone(),
+            database_url,
+            username: args.username.clone(),
+            password: std::env::var("ALMACEN_PASSWORD").ok(),
+        },
+        crate::bench::Load {
+            clients: args.clients.max(1),
+            duration: Duration::from_secs(args.seconds.max(1)),
+            max_requests: args.requests,
+        },
+    )
 }
 
 async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {

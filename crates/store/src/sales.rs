@@ -19,8 +19,8 @@ use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 
 use crate::audit::{self, Change};
 use crate::idempotency;
-use crate::rows::{date, date_text, db_error, get, instant, parsed, placeholders};
-use crate::stock::{LineOutcome, LocationInfo, Posting, ProductInfo, remove, resolve_location};
+use crate::rows::{date, db_error, get, instant, parsed, placeholders};
+use crate::stock::{LocationInfo, Posting, ProductInfo, record_taken, resolve_location, take_stock};
 use crate::{Engine, SqlStore};
 
 /// One INSERT for many rows: `(cols) VALUES ($1, $2), ($3, $4), ...`.
@@ -367,11 +367,39 @@ async fn post_sale_tx(
     .map_err(db_error)?;
     let document = format!("sale:{sale_id}");
 
-    // Stock leaves in product order (one lock order for every transaction).
+    let cols = [
+        "sale_id", "line_no", "product_id", "quantity", "unit_price", "gross", "line_discount", "ticket_discount", "total", "net", "vat",
+        "vat_bp", "unit_cost",
+    ];
+    let mut q = sqlx::query(AssertSqlSafe(multi_values("sale_lines", &cols, new.lines.len())));
+    for (i, l) in new.lines.iter().enumerate() {
+        q = q
+            .bind(sale_id)
+            .bind(i as i64 + 1)
+            .bind(l.product_id)
+            .bind(l.quantity.milli())
+            .bind(l.unit_price.minor())
+            .bind(l.priced.gross.minor())
+            .bind(l.priced.line_discount.minor())
+            .bind(l.priced.ticket_discount.minor())
+            .bind(l.priced.total.minor())
+            .bind(l.priced.net.minor())
+            .bind(l.priced.vat.minor())
+            .bind(l.priced.vat_rate.basis_points())
+            .bind(l.unit_cost.minor());
+    }
+    q.execute(&mut *conn).await.map_err(db_error)?;
+    let mut q = sqlx::query(AssertSqlSafe(multi_values("sale_payments", &["sale_id", "seq", "method", "amount"], new.payments.len())));
+    for (i, p) in new.payments.iter().enumerate() {
+        q = q.bind(sale_id).bind(i as i64).bind(p.method.as_str()).bind(p.amount.minor());
+    }
+    q.execute(&mut *conn).await.map_err(db_error)?;
+
+    // Stock last, so hot rows stay locked as briefly as possible, in product order (one lock
+    // order for every transaction). The ledger rows of all lines go in one statement.
     let mut order: Vec<usize> = (0..new.lines.len()).collect();
     order.sort_by_key(|i| new.lines[*i].product_id);
-    let mut taken: Vec<Vec<(String, Option<chrono::NaiveDate>, Qty)>> =
-        vec![Vec::new(); new.lines.len()];
+    let mut taken = Vec::with_capacity(new.lines.len());
     let mut shortages = Vec::new();
     for i in order {
         let line = &new.lines[i];
@@ -394,14 +422,9 @@ async fn post_sale_tx(
             reason: None,
             document: Some(&document),
         };
-        match remove(conn, engine, &posting, None, line.quantity).await? {
-            LineOutcome::Posted(ms) => {
-                taken[i] = ms
-                    .into_iter()
-                    .map(|m| (m.lot.unwrap_or_default(), m.expiry, -m.quantity))
-                    .collect();
-            }
-            LineOutcome::Short(available) => shortages.push(Shortage {
+        match take_stock(conn, engine, &posting, None, line.quantity).await? {
+            Ok(ts) => taken.extend(ts.into_iter().map(|t| (line.product_id, line.unit_cost, t))),
+            Err(available) => shortages.push(Shortage {
                 line: i,
                 product_id: line.product_id,
                 sku: line.sku.clone(),
@@ -416,89 +439,7 @@ async fn post_sale_tx(
         shortages.sort_by_key(|s| s.line);
         return Err(Error::InsufficientStock(shortages));
     }
-
-    let cols = [
-        "sale_id",
-        "line_no",
-        "product_id",
-        "quantity",
-        "unit_price",
-        "gross",
-        "line_discount",
-        "ticket_discount",
-        "total",
-        "net",
-        "vat",
-        "vat_bp",
-        "unit_cost",
-    ];
-    let sql = multi_values("sale_lines", &cols, new.lines.len());
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for (i, l) in new.lines.iter().enumerate() {
-        q = q
-            .bind(sale_id)
-            .bind(i as i64 + 1)
-            .bind(l.product_id)
-            .bind(l.quantity.milli())
-            .bind(l.unit_price.minor())
-            .bind(l.priced.gross.minor())
-            .bind(l.priced.line_discount.minor())
-            .bind(l.priced.ticket_discount.minor())
-            .bind(l.priced.total.minor())
-            .bind(l.priced.net.minor())
-            .bind(l.priced.vat.minor())
-            .bind(l.priced.vat_rate.basis_points())
-            .bind(l.unit_cost.minor());
-    }
-    q.execute(&mut *conn).await.map_err(db_error)?;
-
-    let lots: Vec<(i64, i64, &str, Option<String>, Qty)> = taken
-        .iter()
-        .enumerate()
-        .flat_map(|(i, ts)| {
-            ts.iter().enumerate().map(move |(seq, (lot, expiry, q))| {
-                (
-                    i as i64 + 1,
-                    seq as i64,
-                    lot.as_str(),
-                    date_text(*expiry),
-                    *q,
-                )
-            })
-        })
-        .collect();
-    if !lots.is_empty() {
-        let sql = multi_values(
-            "sale_line_lots",
-            &["sale_id", "line_no", "seq", "lot", "expiry", "quantity"],
-            lots.len(),
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (line, seq, lot, expiry, qty) in &lots {
-            q = q
-                .bind(sale_id)
-                .bind(*line)
-                .bind(*seq)
-                .bind(*lot)
-                .bind(expiry.clone())
-                .bind(qty.milli());
-        }
-        q.execute(&mut *conn).await.map_err(db_error)?;
-    }
-    let sql = multi_values(
-        "sale_payments",
-        &["sale_id", "seq", "method", "amount"],
-        new.payments.len(),
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for (i, p) in new.payments.iter().enumerate() {
-        q = q
-            .bind(sale_id)
-            .bind(i as i64)
-            .bind(p.method.as_str())
-            .bind(p.amount.minor());
-    }
-    q.execute(&mut *conn).await.map_err(db_error)?;
+    record_taken(conn, meta, location.id, MovementKind::Sale, Some(&document), &taken).await?;
 
     let sale = Sale {
         id: sale_id,
@@ -797,14 +738,16 @@ async fn post_return_tx(
         .map_err(|e| Error::invalid(field.clone(), e.rule(), e.to_string()))?;
         in_request.insert(line_no, (req_qty + qty, req_refund + refund));
 
-        // Back to the lots the line took, in the order it took them, less what already came back.
-        let taken: Vec<(String, Option<String>, i64)> =
-            sqlx::query_as("SELECT lot, expiry, quantity FROM sale_line_lots WHERE sale_id = $1 AND line_no = $2 ORDER BY seq")
-                .bind(sale.id)
-                .bind(line_no)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_error)?;
+        // Back to the lots the sale took for this product, earliest first, less what already came back.
+        let taken: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT lot, MIN(expiry), CAST(-SUM(quantity) AS BIGINT) FROM stock_movements \
+             WHERE document = $1 AND kind = 'sale' AND product_id = $2 GROUP BY lot ORDER BY MIN(id)",
+        )
+        .bind(&document)
+        .bind(line.product_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
         let restocked: Vec<(String, i64)> = sqlx::query_as(
             "SELECT lot, CAST(SUM(quantity) AS BIGINT) FROM stock_movements WHERE document = $1 AND kind = 'return' AND product_id = $2 GROUP BY lot",
         )

@@ -296,11 +296,7 @@ impl Posting<'_> {
 
     /// The common case in one statement: the first-expiring lot holds the whole quantity.
     /// `None` sends the caller to the general path (several lots, or not enough stock).
-    async fn take_first_expiring(
-        &self,
-        conn: &mut AnyConnection,
-        qty: Qty,
-    ) -> Result<Option<Movement>> {
+    async fn take_first_expiring(&self, conn: &mut AnyConnection, qty: Qty) -> Result<Option<Taken>> {
         let row: Option<(String, i64, Option<String>)> = sqlx::query_as(
             "UPDATE stock_levels SET on_hand = on_hand - $1, updated_at = $2 \
              WHERE product_id = $3 AND location_id = $4 AND on_hand >= $1 AND lot = ( \
@@ -315,22 +311,19 @@ impl Posting<'_> {
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_error)?;
-        match row {
-            None => Ok(None),
-            Some((lot, on_hand, expiry)) => Ok(Some(
-                self.insert(conn, &lot, date(expiry)?, -qty, Qty::from_milli(on_hand))
-                    .await?,
-            )),
-        }
+        row.map(|(lot, on_hand, expiry)| {
+            Ok(Taken {
+                lot,
+                expiry: date(expiry)?,
+                qty,
+                after: Qty::from_milli(on_hand),
+            })
+        })
+        .transpose()
     }
 
     /// Takes stock from one lot; `None` when the lot does not hold enough.
-    async fn take(
-        &self,
-        conn: &mut AnyConnection,
-        lot: &str,
-        qty: Qty,
-    ) -> Result<Option<Movement>> {
+    async fn take(&self, conn: &mut AnyConnection, lot: &str, qty: Qty) -> Result<Option<Taken>> {
         let row: Option<(i64, Option<String>)> = sqlx::query_as(
             "UPDATE stock_levels SET on_hand = on_hand - $1, updated_at = $2 \
              WHERE product_id = $3 AND location_id = $4 AND lot = $5 AND on_hand >= $1 RETURNING on_hand, expiry",
@@ -343,14 +336,63 @@ impl Posting<'_> {
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_error)?;
-        match row {
-            None => Ok(None),
-            Some((on_hand, expiry)) => Ok(Some(
-                self.insert(conn, lot, date(expiry)?, -qty, Qty::from_milli(on_hand))
-                    .await?,
-            )),
-        }
+        row.map(|(on_hand, expiry)| {
+            Ok(Taken {
+                lot: lot.to_owned(),
+                expiry: date(expiry)?,
+                qty,
+                after: Qty::from_milli(on_hand),
+            })
+        })
+        .transpose()
     }
+}
+
+/// Ledger rows for stock already taken, many products in one statement (ids are not returned).
+pub(crate) async fn record_taken(
+    conn: &mut AnyConnection,
+    meta: &WriteMeta,
+    location_id: i64,
+    kind: MovementKind,
+    document: Option<&str>,
+    rows: &[(i64, Money, Taken)],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let cols = [
+        "product_id", "location_id", "lot", "expiry", "kind", "quantity", "before_qty", "after_qty", "unit_cost", "reason", "document",
+        "actor", "created_at",
+    ];
+    let mut q = sqlx::query(AssertSqlSafe(crate::sales::multi_values("stock_movements", &cols, rows.len())));
+    for (product_id, unit_cost, t) in rows {
+        q = q
+            .bind(*product_id)
+            .bind(location_id)
+            .bind(t.lot.clone())
+            .bind(date_text(t.expiry))
+            .bind(kind.as_str())
+            .bind(-t.qty.milli())
+            .bind((t.after + t.qty).milli())
+            .bind(t.after.milli())
+            .bind(unit_cost.minor())
+            .bind(None::<String>)
+            .bind(document.map(str::to_owned))
+            .bind(meta.actor.label.clone())
+            .bind(meta.now);
+    }
+    q.execute(&mut *conn).await.map_err(db_error)?;
+    Ok(())
+}
+
+/// Stock taken from one lot, before its ledger row is written.
+#[derive(Clone, Debug)]
+pub(crate) struct Taken {
+    pub(crate) lot: String,
+    pub(crate) expiry: Option<NaiveDate>,
+    /// Positive amount taken.
+    pub(crate) qty: Qty,
+    pub(crate) after: Qty,
 }
 
 /// The lots of a product at a location, locked for the rest of the transaction on PostgreSQL.
@@ -386,6 +428,46 @@ pub(crate) enum LineOutcome {
 }
 
 /// Removes `qty` from one named lot or, without a lot, first-expiry-first-out across lots.
+/// Takes `qty` from one named lot or, without a lot, first-expiry-first-out across lots;
+/// `Err(available)` when there is not enough. Ledger rows are the caller's to write.
+pub(crate) async fn take_stock(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    p: &Posting<'_>,
+    lot: Option<&str>,
+    qty: Qty,
+) -> Result<std::result::Result<Vec<Taken>, Qty>> {
+    if lot.is_none()
+        && let Some(t) = p.take_first_expiring(conn, qty).await?
+    {
+        return Ok(Ok(vec![t]));
+    }
+    let balances = lots(conn, engine, p.product.id, p.location.id).await?;
+    let takes = match lot {
+        Some(lot) => {
+            let available = balances.iter().find(|b| b.lot == lot).map_or(Qty::ZERO, |b| b.on_hand);
+            if available < qty {
+                return Ok(Err(available));
+            }
+            vec![(lot.to_owned(), qty)]
+        }
+        None => match ledger::allocate_fefo(&balances, qty) {
+            Ok(t) => t.into_iter().map(|t| (t.lot, t.qty)).collect(),
+            Err(short) => return Ok(Err(short.available)),
+        },
+    };
+    let mut out = Vec::with_capacity(takes.len());
+    for (lot, q) in takes {
+        match p.take(conn, &lot, q).await? {
+            Some(t) => out.push(t),
+            // Only reachable if the projection changed under a lock we hold: fail safe.
+            None => return Ok(Err(Qty::ZERO)),
+        }
+    }
+    Ok(Ok(out))
+}
+
+/// Removes stock and writes one ledger row per lot touched.
 pub(crate) async fn remove(
     conn: &mut AnyConnection,
     engine: Engine,
@@ -393,37 +475,16 @@ pub(crate) async fn remove(
     lot: Option<&str>,
     qty: Qty,
 ) -> Result<LineOutcome> {
-    if lot.is_none()
-        && let Some(m) = p.take_first_expiring(conn, qty).await?
-    {
-        return Ok(LineOutcome::Posted(vec![m]));
-    }
-    let balances = lots(conn, engine, p.product.id, p.location.id).await?;
-    let takes = match lot {
-        Some(lot) => {
-            let available = balances
-                .iter()
-                .find(|b| b.lot == lot)
-                .map_or(Qty::ZERO, |b| b.on_hand);
-            if available < qty {
-                return Ok(LineOutcome::Short(available));
+    match take_stock(conn, engine, p, lot, qty).await? {
+        Err(available) => Ok(LineOutcome::Short(available)),
+        Ok(taken) => {
+            let mut out = Vec::with_capacity(taken.len());
+            for t in taken {
+                out.push(p.insert(conn, &t.lot, t.expiry, -t.qty, t.after).await?);
             }
-            vec![(lot.to_owned(), qty)]
-        }
-        None => match ledger::allocate_fefo(&balances, qty) {
-            Ok(t) => t.into_iter().map(|t| (t.lot, t.qty)).collect(),
-            Err(short) => return Ok(LineOutcome::Short(short.available)),
-        },
-    };
-    let mut out = Vec::with_capacity(takes.len());
-    for (lot, q) in takes {
-        match p.take(conn, &lot, q).await? {
-            Some(m) => out.push(m),
-            // Only reachable if the projection changed under a lock we hold: fail safe.
-            None => return Ok(LineOutcome::Short(Qty::ZERO)),
+            Ok(LineOutcome::Posted(out))
         }
     }
-    Ok(LineOutcome::Posted(out))
 }
 
 struct ResolvedLine {

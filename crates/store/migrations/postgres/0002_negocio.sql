@@ -64,17 +64,6 @@ CREATE TABLE sale_lines (
 );
 CREATE INDEX sale_lines_product ON sale_lines (product_id);
 
--- Which lots each line took, so a return restocks the same lots.
-CREATE TABLE sale_line_lots (
-    sale_id BIGINT NOT NULL REFERENCES sales (id),
-    line_no BIGINT NOT NULL,
-    seq BIGINT NOT NULL,
-    lot TEXT NOT NULL,
-    expiry TEXT,
-    quantity BIGINT NOT NULL,
-    PRIMARY KEY (sale_id, line_no, seq)
-);
-
 CREATE TABLE sale_payments (
     sale_id BIGINT NOT NULL REFERENCES sales (id),
     seq BIGINT NOT NULL,
