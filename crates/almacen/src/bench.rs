@@ -75,10 +75,18 @@ fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
 
 async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyhow::Result<Node> {
     if let Some(url) = &t.url {
-        let password = t.password.clone().context("con --url, la contraseña va en ALMACEN_PASSWORD")?;
+        let password = t
+            .password
+            .clone()
+            .context("con --url, la contraseña va en ALMACEN_PASSWORD")?;
         let base = url.trim_end_matches('/').to_owned();
         let token = login(client, &base, &t.username, &password).await?;
-        let health: Value = client.get(format!("{base}/health/live")).send().await?.json().await?;
+        let health: Value = client
+            .get(format!("{base}/health/live"))
+            .send()
+            .await?
+            .json()
+            .await?;
         return Ok(Node {
             engine: health["engine"].as_str().unwrap_or("?").to_owned(),
             base,
@@ -89,7 +97,8 @@ async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyh
     let database_url = match &t.database_url {
         Some(u) => u.clone(),
         None => {
-            let path = std::env::temp_dir().join(format!("almacen-bench-{}.db", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("almacen-bench-{}.db", std::process::id()));
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
@@ -111,7 +120,10 @@ async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyh
         role: "admin".into(),
         locations: Vec::new(),
     };
-    wired.app.create_user(&sys, input, wired.app.meta(&sys, None)).await?;
+    wired
+        .app
+        .create_user(&sys, input, wired.app.meta(&sys, None))
+        .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let engine = wired.app.store.engine().to_owned();
@@ -130,21 +142,38 @@ async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyh
     })
 }
 
-async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> anyhow::Result<String> {
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
     let res = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({ "username": username, "password": password }))
         .send()
         .await?;
     if !res.status().is_success() {
-        bail!("no se pudo iniciar sesión: {}", res.text().await.unwrap_or_default());
+        bail!(
+            "no se pudo iniciar sesión: {}",
+            res.text().await.unwrap_or_default()
+        );
     }
     let body: Value = res.json().await?;
     Ok(body["token"].as_str().unwrap_or_default().to_owned())
 }
 
-async fn post(client: &reqwest::Client, node: &Node, path: &str, body: &Value, key: Option<&str>) -> anyhow::Result<reqwest::Response> {
-    let mut req = client.post(format!("{}{path}", node.base)).bearer_auth(&node.token).json(body);
+async fn post(
+    client: &reqwest::Client,
+    node: &Node,
+    path: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> anyhow::Result<reqwest::Response> {
+    let mut req = client
+        .post(format!("{}{path}", node.base))
+        .bearer_auth(&node.token)
+        .json(body);
     if let Some(k) = key {
         req = req.header("Idempotency-Key", k);
     }
@@ -152,19 +181,38 @@ async fn post(client: &reqwest::Client, node: &Node, path: &str, body: &Value, k
 }
 
 /// A setup POST that must succeed.
-async fn setup(client: &reqwest::Client, node: &Node, path: &str, body: &Value) -> anyhow::Result<Value> {
+async fn setup(
+    client: &reqwest::Client,
+    node: &Node,
+    path: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
     let res = post(client, node, path, body, None).await?;
     if !res.status().is_success() {
-        bail!("preparación {path}: {}", res.text().await.unwrap_or_default());
+        bail!(
+            "preparación {path}: {}",
+            res.text().await.unwrap_or_default()
+        );
     }
     Ok(res.json().await?)
 }
 
 /// A location and `products` products with plenty of stock; returns (location, skus).
-async fn stock_up(client: &reqwest::Client, node: &Node, kind: &str, products: usize) -> anyhow::Result<(String, Vec<String>)> {
+async fn stock_up(
+    client: &reqwest::Client,
+    node: &Node,
+    kind: &str,
+    products: usize,
+) -> anyhow::Result<(String, Vec<String>)> {
     let run: String = format!("{:06}", rand::rng().random_range(0..1_000_000));
     let location = format!("B{run}");
-    setup(client, node, "/api/v1/locations", &json!({"code": location, "name": "Banco de pruebas", "kind": kind})).await?;
+    setup(
+        client,
+        node,
+        "/api/v1/locations",
+        &json!({"code": location, "name": "Banco de pruebas", "kind": kind}),
+    )
+    .await?;
     let mut skus = Vec::with_capacity(products);
     for i in 0..products {
         let sku = format!("BENCH{run}-{i}");
@@ -178,13 +226,24 @@ async fn stock_up(client: &reqwest::Client, node: &Node, kind: &str, products: u
             .iter()
             .map(|sku| json!({"kind": "receipt", "sku": sku, "location": location, "quantity": "10000000"}))
             .collect();
-        setup(client, node, "/api/v1/stock/movements/batch", &json!({ "movements": receipts })).await?;
+        setup(
+            client,
+            node,
+            "/api/v1/stock/movements/batch",
+            &json!({ "movements": receipts }),
+        )
+        .await?;
     }
     Ok((location, skus))
 }
 
 /// Runs `clients` workers posting what `request` builds until the time or count bound.
-async fn drive<F>(client: &reqwest::Client, node: Arc<Node>, load: Load, request: F) -> anyhow::Result<(Histogram<u64>, BTreeMap<String, u64>, f64)>
+async fn drive<F>(
+    client: &reqwest::Client,
+    node: Arc<Node>,
+    load: Load,
+    request: F,
+) -> anyhow::Result<(Histogram<u64>, BTreeMap<String, u64>, f64)>
 where
     F: Fn(usize, u64) -> (String, Value) + Send + Sync + 'static,
 {
@@ -195,12 +254,19 @@ where
     let mut workers = tokio::task::JoinSet::new();
     let run: u32 = rand::rng().random();
     for w in 0..load.clients {
-        let (client, node, issued, request) = (client.clone(), node.clone(), issued.clone(), request.clone());
+        let (client, node, issued, request) = (
+            client.clone(),
+            node.clone(),
+            issued.clone(),
+            request.clone(),
+        );
         workers.spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let mut errors: BTreeMap<String, u64> = BTreeMap::new();
             let mut n = 0u64;
-            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < load.max_requests {
+            while Instant::now() < deadline
+                && issued.fetch_add(1, Ordering::Relaxed) < load.max_requests
+            {
                 let (path, body) = request(w, n);
                 let key = format!("bench-{run}-{w}-{n}");
                 n += 1;
@@ -210,7 +276,11 @@ where
                         let _ = res.bytes().await;
                         let _ = hist.record(t0.elapsed().as_micros() as u64);
                     }
-                    Ok(res) => *errors.entry(format!("http {}", res.status().as_u16())).or_default() += 1,
+                    Ok(res) => {
+                        *errors
+                            .entry(format!("http {}", res.status().as_u16()))
+                            .or_default() += 1
+                    }
                     Err(e) => *errors.entry(format!("red: {e}")).or_default() += 1,
                 }
             }
@@ -260,7 +330,15 @@ async fn ledger_ok(client: &reqwest::Client, node: &Node) -> anyhow::Result<bool
     Ok(check["ok"].as_bool().unwrap_or(false))
 }
 
-fn report(benchmark: &str, node: &Node, load: Load, hist: &Histogram<u64>, errors: BTreeMap<String, u64>, seconds: f64, ledger_ok: bool) -> BenchReport {
+fn report(
+    benchmark: &str,
+    node: &Node,
+    load: Load,
+    hist: &Histogram<u64>,
+    errors: BTreeMap<String, u64>,
+    seconds: f64,
+    ledger_ok: bool,
+) -> BenchReport {
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     BenchReport {
         benchmark: benchmark.to_owned(),
@@ -281,15 +359,29 @@ fn report(benchmark: &str, node: &Node, load: Load, hist: &Histogram<u64>, error
 
 /// N clients post single movements (alternating issues and receipts of one unit, each with its
 /// own idempotency key).
-pub async fn movements(target: BenchTarget, load: Load, products: usize) -> anyhow::Result<BenchReport> {
+pub async fn movements(
+    target: BenchTarget,
+    load: Load,
+    products: usize,
+) -> anyhow::Result<BenchReport> {
     let client = http_client(load.clients)?;
     let node = Arc::new(connect(&target, &load, &client).await?);
     let (location, skus) = stock_up(&client, &node, "warehouse", products).await?;
-    eprintln!("bench movements: {} clientes, motor {}", load.clients, node.engine);
+    eprintln!(
+        "bench movements: {} clientes, motor {}",
+        load.clients, node.engine
+    );
     let (hist, errors, seconds) = drive(&client, node.clone(), load, move |_, n| {
         let sku = &skus[rand::rng().random_range(0..skus.len())];
-        let kind = if n.is_multiple_of(2) { "issue" } else { "receipt" };
-        ("/api/v1/stock/movements".to_owned(), json!({"kind": kind, "sku": sku, "location": location, "quantity": "1"}))
+        let kind = if n.is_multiple_of(2) {
+            "issue"
+        } else {
+            "receipt"
+        };
+        (
+            "/api/v1/stock/movements".to_owned(),
+            json!({"kind": kind, "sku": sku, "location": location, "quantity": "1"}),
+        )
     })
     .await?;
     let ok = ledger_ok(&client, &node).await?;
@@ -298,8 +390,18 @@ pub async fn movements(target: BenchTarget, load: Load, products: usize) -> anyh
 
 /// N tills post 3-line tickets paid in cash; 1 % of the products take about 30 % of the lines.
 /// On PostgreSQL the same run first measures pgbench TPC-B with as many clients.
-pub async fn pos(target: BenchTarget, load: Load, products: usize, pgbench_url: Option<String>) -> anyhow::Result<BenchReport> {
-    let pg_url = pgbench_url.or_else(|| target.database_url.clone().filter(|u| u.starts_with("postgres")));
+pub async fn pos(
+    target: BenchTarget,
+    load: Load,
+    products: usize,
+    pgbench_url: Option<String>,
+) -> anyhow::Result<BenchReport> {
+    let pg_url = pgbench_url.or_else(|| {
+        target
+            .database_url
+            .clone()
+            .filter(|u| u.starts_with("postgres"))
+    });
     let baseline = match &pg_url {
         Some(url) => Some(pgbench(url, load).await?),
         None => None,
@@ -309,11 +411,22 @@ pub async fn pos(target: BenchTarget, load: Load, products: usize, pgbench_url: 
     let (location, skus) = stock_up(&client, &node, "store", products.max(100)).await?;
     let mut shifts = Vec::with_capacity(load.clients);
     for till in 0..load.clients {
-        let shift = setup(&client, &node, "/api/v1/shifts", &json!({"location": location, "till": format!("{till}"), "opening_float": "10000"})).await?;
+        let shift = setup(
+            &client,
+            &node,
+            "/api/v1/shifts",
+            &json!({"location": location, "till": format!("{till}"), "opening_float": "10000"}),
+        )
+        .await?;
         shifts.push(shift["id"].as_i64().unwrap_or_default());
     }
     let hot = (skus.len() / 100).max(1);
-    eprintln!("bench pos: {} cajas, tickets de 3 líneas, {} productos ({hot} calientes), motor {}", load.clients, skus.len(), node.engine);
+    eprintln!(
+        "bench pos: {} cajas, tickets de 3 líneas, {} productos ({hot} calientes), motor {}",
+        load.clients,
+        skus.len(),
+        node.engine
+    );
     let (hist, errors, seconds) = drive(&client, node.clone(), load, move |w, _| {
         let mut rng = rand::rng();
         let lines: Vec<Value> = (0..3)
@@ -331,7 +444,11 @@ pub async fn pos(target: BenchTarget, load: Load, products: usize, pgbench_url: 
     let ok = ledger_ok(&client, &node).await?;
     let mut r = report("pos", &node, load, &hist, errors, seconds, ok);
     r.baseline = baseline.map(|(name, per_sec)| Baseline {
-        ratio: if per_sec > 0.0 { r.per_sec / per_sec } else { 0.0 },
+        ratio: if per_sec > 0.0 {
+            r.per_sec / per_sec
+        } else {
+            0.0
+        },
         name,
         per_sec,
     });
@@ -340,7 +457,9 @@ pub async fn pos(target: BenchTarget, load: Load, products: usize, pgbench_url: 
 
 /// pgbench TPC-B on a scratch database of the same server, with the same client count.
 async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
-    let (server, _) = url.rsplit_once('/').context("URL de PostgreSQL sin base de datos")?;
+    let (server, _) = url
+        .rsplit_once('/')
+        .context("URL de PostgreSQL sin base de datos")?;
     let db = "almacen_pgbench";
     let scratch = format!("{server}/{db}");
     let admin = format!("{server}/postgres");
@@ -355,13 +474,25 @@ async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
         .await
         .context("pgbench no está instalado (paquete postgresql-client)")?;
     if !init.status.success() {
-        bail!("pgbench -i falló: {}", String::from_utf8_lossy(&init.stderr));
+        bail!(
+            "pgbench -i falló: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
     }
     let secs = load.duration.as_secs().max(1).to_string();
     let clients = load.clients.to_string();
     eprintln!("pgbench: TPC-B, {clients} clientes, {secs} s …");
     let run = tokio::process::Command::new("pgbench")
-        .args(["-c", clients.as_str(), "-j", "2", "-T", secs.as_str(), "-n", scratch.as_str()])
+        .args([
+            "-c",
+            clients.as_str(),
+            "-j",
+            "2",
+            "-T",
+            secs.as_str(),
+            "-n",
+            scratch.as_str(),
+        ])
         .output()
         .await?;
     let out = String::from_utf8_lossy(&run.stdout);
@@ -376,14 +507,21 @@ async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
 
 impl BenchReport {
     pub fn print(&self) {
-        let unit = if self.benchmark == "pos" { "tickets" } else { "movimientos" };
+        let unit = if self.benchmark == "pos" {
+            "tickets"
+        } else {
+            "movimientos"
+        };
         println!("benchmark          {}", self.benchmark);
         println!("motor              {}", self.engine);
         println!("clientes           {}", self.clients);
         println!("duración           {:.1} s", self.seconds);
         println!("{unit:<19}{}", self.operations);
         println!("{:<19}{:.0}", format!("{unit}/s"), self.per_sec);
-        println!("p50 / p95 / p99    {:.2} / {:.2} / {:.2} ms (máx {:.2} ms)", self.p50_ms, self.p95_ms, self.p99_ms, self.max_ms);
+        println!(
+            "p50 / p95 / p99    {:.2} / {:.2} / {:.2} ms (máx {:.2} ms)",
+            self.p50_ms, self.p95_ms, self.p99_ms, self.max_ms
+        );
         if let Some(b) = &self.baseline {
             println!("línea de base      {}: {:.0}/s", b.name, b.per_sec);
             println!("relación           {:.2} × la línea de base", b.ratio);
@@ -395,6 +533,13 @@ impl BenchReport {
                 println!("error              {k}: {v}");
             }
         }
-        println!("libro de stock     {}", if self.ledger_ok { "consistente" } else { "CON DIFERENCIAS" });
+        println!(
+            "libro de stock     {}",
+            if self.ledger_ok {
+                "consistente"
+            } else {
+                "CON DIFERENCIAS"
+            }
+        );
     }
 }

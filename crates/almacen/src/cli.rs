@@ -197,25 +197,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (args, report) = match cmd {
                 BenchCommand::Movements(args) => {
                     let (target, load) = bench_setup(&args, cli.database_url.clone());
-                    let report = crate::bench::movements(target, load, args.products.max(1)).await?;
+                    let report =
+                        crate::bench::movements(target, load, args.products.max(1)).await?;
                     (args, report)
                 }
                 BenchCommand::Pos(pos) => {
                     let (target, load) = bench_setup(&pos.common, cli.database_url.clone());
-                    let report = crate::bench::pos(target, load, pos.common.products.max(1), pos.pgbench_url).await?;
+                    let report = crate::bench::pos(
+                        target,
+                        load,
+                        pos.common.products.max(1),
+                        pos.pgbench_url,
+                    )
+                    .await?;
                     (pos.common, report)
                 }
             };
             report.print();
             if let Some(path) = args.json {
-                std::fs::write(&path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("escribiendo {}", path.display()))?;
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+                    .with_context(|| format!("escribiendo {}", path.display()))?;
             }
-            Ok(if report.ledger_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.ledger_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
 
-fn bench_setup(args: &BenchArgs, database_url: Option<String>) -> (crate::bench::BenchTarget, crate::bench::Load) {
+fn bench_setup(
+    args: &BenchArgs,
+    database_url: Option<String>,
+) -> (crate::bench::BenchTarget, crate::bench::Load) {
     (
         crate::bench::BenchTarget {
             url: args.url.clone(),

@@ -170,41 +170,89 @@ async fn two_nodes_issue_exactly_the_units_on_hand() {
 async fn two_nodes_sell_exactly_the_hundred_units_on_hand() {
     let url = common::fresh_database(common::Engine::Postgres).await;
     let add = Command::new(env!("CARGO_BIN_EXE_almacen"))
-        .args(["user", "add", "operador", "--role", "admin", "--database-url", &url])
+        .args([
+            "user",
+            "add",
+            "operador",
+            "--role",
+            "admin",
+            "--database-url",
+            &url,
+        ])
         .env("ALMACEN_PASSWORD", "clave-multinodo-1")
         .output()
         .unwrap();
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     let nodes = [start_node(&url).await, start_node(&url).await];
     let client = reqwest::Client::new();
-    let tokens = [login(&client, &nodes[0].base).await, login(&client, &nodes[1].base).await];
+    let tokens = [
+        login(&client, &nodes[0].base).await,
+        login(&client, &nodes[1].base).await,
+    ];
     let post = |i: usize, path: &str, body: serde_json::Value, key: Option<String>| {
-        let mut req = client.post(format!("{}{path}", nodes[i].base)).bearer_auth(&tokens[i]).json(&body);
+        let mut req = client
+            .post(format!("{}{path}", nodes[i].base))
+            .bearer_auth(&tokens[i])
+            .json(&body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
         req.send()
     };
-    assert_eq!(post(0, "/api/v1/locations", json!({"code": "S01", "name": "Sucursal", "kind": "store"}), None).await.unwrap().status(), 201);
+    assert_eq!(
+        post(
+            0,
+            "/api/v1/locations",
+            json!({"code": "S01", "name": "Sucursal", "kind": "store"}),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        201
+    );
     let product = json!({"sku": "HIELO", "name": "Hielo 2 kg", "category": "Bebidas", "cost": "500", "price": "1000", "vat_rate": "21"});
-    assert_eq!(post(1, "/api/v1/products", product, None).await.unwrap().status(), 201);
-    let receipt = json!({"kind": "receipt", "sku": "HIELO", "location": "S01", "quantity": "100"});
-    assert_eq!(post(0, "/api/v1/stock/movements", receipt, None).await.unwrap().status(), 201);
-    let mut shifts = Vec::new();
-    for till in 0..50 {
-        let r: serde_json::Value = post(till % 2, "/api/v1/shifts", json!({"location": "S01", "till": format!("{till}"), "opening_float": "0"}), None)
+    assert_eq!(
+        post(1, "/api/v1/products", product, None)
             .await
             .unwrap()
-            .json()
+            .status(),
+        201
+    );
+    let receipt = json!({"kind": "receipt", "sku": "HIELO", "location": "S01", "quantity": "100"});
+    assert_eq!(
+        post(0, "/api/v1/stock/movements", receipt, None)
             .await
-            .unwrap();
+            .unwrap()
+            .status(),
+        201
+    );
+    let mut shifts = Vec::new();
+    for till in 0..50 {
+        let r: serde_json::Value = post(
+            till % 2,
+            "/api/v1/shifts",
+            json!({"location": "S01", "till": format!("{till}"), "opening_float": "0"}),
+            None,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
         shifts.push(r["id"].as_i64().unwrap());
     }
     let mut tasks = Vec::new();
     for n in 0..200 {
         let body = json!({"shift": shifts[n % 50], "lines": [{"sku": "HIELO"}], "payments": [{"method": "cash", "amount": "1000"}]});
         let req = post(n % 2, "/api/v1/sales", body, Some(format!("pos-{n}")));
-        tasks.push(tokio::spawn(async move { req.await.unwrap().status().as_u16() }));
+        tasks.push(tokio::spawn(
+            async move { req.await.unwrap().status().as_u16() },
+        ));
     }
     let mut by_status = std::collections::BTreeMap::new();
     for t in tasks {
@@ -216,5 +264,9 @@ async fn two_nodes_sell_exactly_the_hundred_units_on_hand() {
         .args(["check", "--database-url", &url])
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }

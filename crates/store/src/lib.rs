@@ -218,6 +218,29 @@ impl SqlStore {
         }
     }
 
+    /// For writes that record their idempotency key before anything can fail for business
+    /// reasons: PostgreSQL skips the lookup round trip (the record's conflict finds a twin),
+    /// SQLite checks its in-memory key set as usual.
+    pub(crate) async fn write_idempotent_recorded_first<T>(
+        &self,
+        meta: &app::WriteMeta,
+        body: TxBody<T>,
+    ) -> Result<app::Written<T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        if self.engine == Engine::Sqlite {
+            return self.write_idempotent(meta, body).await;
+        }
+        match self.write(body).await {
+            Ok(v) => Ok(app::Written::fresh(v)),
+            Err(e) if idempotency::is_race(&e) => idempotency::lookup(&self.pool, None, meta)
+                .await?
+                .ok_or_else(|| app::Error::internal("clave de idempotencia sin resultado")),
+            Err(e) => Err(e),
+        }
+    }
+
     /// PostgreSQL: a short transaction per write, retried on deadlock or serialization failure.
     async fn write_pooled<T>(&self, body: TxBody<T>) -> Result<T> {
         let mut attempt = 0;

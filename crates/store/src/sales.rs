@@ -20,7 +20,9 @@ use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use crate::audit::{self, Change};
 use crate::idempotency;
 use crate::rows::{date, db_error, get, instant, parsed, placeholders};
-use crate::stock::{LocationInfo, Posting, ProductInfo, record_taken, resolve_location, take_stock};
+use crate::stock::{
+    LocationInfo, Posting, ProductInfo, record_taken, resolve_location, take_stock,
+};
 use crate::{Engine, SqlStore};
 
 /// One INSERT for many rows: `(cols) VALUES ($1, $2), ($3, $4), ...`.
@@ -307,18 +309,40 @@ pub(crate) async fn post_sale(
     meta: &WriteMeta,
     new: NewSale,
 ) -> Result<Written<Sale>> {
+    let location = shift_location(store, new.shift).await?;
+    meta.actor.require_location(location.id, &location.code)?;
     let owned_meta = meta.clone();
     let engine = store.engine;
     let new = Arc::new(new);
     store
-        .write_idempotent(
+        .write_idempotent_recorded_first(
             meta,
             Arc::new(move |conn| {
-                let (meta, new) = (owned_meta.clone(), new.clone());
-                Box::pin(async move { post_sale_tx(conn, engine, &meta, &new).await })
+                let (meta, new, location) = (owned_meta.clone(), new.clone(), location.clone());
+                Box::pin(async move { post_sale_tx(conn, engine, &meta, &new, &location).await })
             }),
         )
         .await
+}
+
+/// The location of a shift (it never changes), remembered after the first ticket.
+async fn shift_location(store: &SqlStore, shift: i64) -> Result<LocationInfo> {
+    if let Some(hit) = store.resolve_cache.shift_location(shift) {
+        return Ok(hit);
+    }
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT l.id, l.code FROM shifts s JOIN locations l ON l.id = s.location_id WHERE s.id = $1")
+            .bind(shift)
+            .fetch_optional(&store.pool)
+            .await
+            .map_err(db_error)?;
+    let (id, code) =
+        row.ok_or_else(|| Error::unknown("shift", format!("el turno {shift} no existe")))?;
+    let location = LocationInfo { id, code };
+    store
+        .resolve_cache
+        .put_shift_location(shift, location.clone());
+    Ok(location)
 }
 
 async fn post_sale_tx(
@@ -326,35 +350,17 @@ async fn post_sale_tx(
     engine: Engine,
     meta: &WriteMeta,
     new: &NewSale,
+    shift_location: &LocationInfo,
 ) -> Result<Sale> {
-    let shift: Option<(i64, String, String)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT s.location_id, l.code, s.status FROM shifts s JOIN locations l ON l.id = s.location_id WHERE s.id = $1{}",
+    // The shift must be open: checked by the INSERT itself (row-locked against a concurrent close
+    // on PostgreSQL), so a ticket costs no extra round trip.
+    let inserted: Option<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "INSERT INTO sales (shift_id, location_id, subtotal, discount, total, paid, change_given, status, actor, created_at) \
+         SELECT s.id, s.location_id, $2, $3, $4, $5, $6, 'completed', $7, $8 FROM shifts s WHERE s.id = $1 AND s.status = 'open'{} \
+         RETURNING id, location_id",
         shift_lock(engine, false)
     )))
     .bind(new.shift)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    let (location_id, location_code, status) = shift
-        .ok_or_else(|| Error::unknown("shift", format!("el turno {} no existe", new.shift)))?;
-    if status != "open" {
-        return Err(Error::conflict(
-            "shift_not_open",
-            Some("shift"),
-            format!("el turno {} está cerrado", new.shift),
-        ));
-    }
-    meta.actor.require_location(location_id, &location_code)?;
-    let location = LocationInfo {
-        id: location_id,
-        code: location_code,
-    };
-    let sale_id: i64 = sqlx::query_scalar(
-        "INSERT INTO sales (shift_id, location_id, subtotal, discount, total, paid, change_given, status, actor, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, $9) RETURNING id",
-    )
-    .bind(new.shift)
-    .bind(location_id)
     .bind(new.subtotal.minor())
     .bind(new.discount.minor())
     .bind(new.total.minor())
@@ -362,85 +368,29 @@ async fn post_sale_tx(
     .bind(new.settlement.change.minor())
     .bind(&meta.actor.label)
     .bind(meta.now)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(db_error)?;
+    let Some((sale_id, location_id)) = inserted else {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM shifts WHERE id = $1")
+            .bind(new.shift)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        return Err(match exists {
+            None => Error::unknown("shift", format!("el turno {} no existe", new.shift)),
+            Some(_) => Error::conflict(
+                "shift_not_open",
+                Some("shift"),
+                format!("el turno {} está cerrado", new.shift),
+            ),
+        });
+    };
+    if location_id != shift_location.id {
+        return Err(Error::internal("el turno cambió de ubicación"));
+    }
+    let location = shift_location.clone();
     let document = format!("sale:{sale_id}");
-
-    let cols = [
-        "sale_id", "line_no", "product_id", "quantity", "unit_price", "gross", "line_discount", "ticket_discount", "total", "net", "vat",
-        "vat_bp", "unit_cost",
-    ];
-    let mut q = sqlx::query(AssertSqlSafe(multi_values("sale_lines", &cols, new.lines.len())));
-    for (i, l) in new.lines.iter().enumerate() {
-        q = q
-            .bind(sale_id)
-            .bind(i as i64 + 1)
-            .bind(l.product_id)
-            .bind(l.quantity.milli())
-            .bind(l.unit_price.minor())
-            .bind(l.priced.gross.minor())
-            .bind(l.priced.line_discount.minor())
-            .bind(l.priced.ticket_discount.minor())
-            .bind(l.priced.total.minor())
-            .bind(l.priced.net.minor())
-            .bind(l.priced.vat.minor())
-            .bind(l.priced.vat_rate.basis_points())
-            .bind(l.unit_cost.minor());
-    }
-    q.execute(&mut *conn).await.map_err(db_error)?;
-    let mut q = sqlx::query(AssertSqlSafe(multi_values("sale_payments", &["sale_id", "seq", "method", "amount"], new.payments.len())));
-    for (i, p) in new.payments.iter().enumerate() {
-        q = q.bind(sale_id).bind(i as i64).bind(p.method.as_str()).bind(p.amount.minor());
-    }
-    q.execute(&mut *conn).await.map_err(db_error)?;
-
-    // Stock last, so hot rows stay locked as briefly as possible, in product order (one lock
-    // order for every transaction). The ledger rows of all lines go in one statement.
-    let mut order: Vec<usize> = (0..new.lines.len()).collect();
-    order.sort_by_key(|i| new.lines[*i].product_id);
-    let mut taken = Vec::with_capacity(new.lines.len());
-    let mut shortages = Vec::new();
-    for i in order {
-        let line = &new.lines[i];
-        if !line.quantity.is_positive() {
-            continue;
-        }
-        let product = ProductInfo {
-            id: line.product_id,
-            sku: line.sku.clone(),
-            unit: UnitOfMeasure::Unit,
-            cost: line.unit_cost,
-            pack: 1,
-        };
-        let posting = Posting {
-            meta,
-            product: &product,
-            location: &location,
-            kind: MovementKind::Sale,
-            unit_cost: line.unit_cost,
-            reason: None,
-            document: Some(&document),
-        };
-        match take_stock(conn, engine, &posting, None, line.quantity).await? {
-            Ok(ts) => taken.extend(ts.into_iter().map(|t| (line.product_id, line.unit_cost, t))),
-            Err(available) => shortages.push(Shortage {
-                line: i,
-                product_id: line.product_id,
-                sku: line.sku.clone(),
-                location: location.code.clone(),
-                lot: None,
-                requested: line.quantity,
-                available,
-            }),
-        }
-    }
-    if !shortages.is_empty() {
-        shortages.sort_by_key(|s| s.line);
-        return Err(Error::InsufficientStock(shortages));
-    }
-    record_taken(conn, meta, location.id, MovementKind::Sale, Some(&document), &taken).await?;
-
     let sale = Sale {
         id: sale_id,
         shift: new.shift,
@@ -490,7 +440,115 @@ async fn post_sale_tx(
         cashier: meta.actor.label.clone(),
         created_at: instant(meta.now),
     };
+    // Recorded before any stock is touched: a retry of a ticket that sold the last unit finds
+    // this result instead of a 409.
     idempotency::record(conn, meta, &sale).await?;
+
+    let cols = [
+        "sale_id",
+        "line_no",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "gross",
+        "line_discount",
+        "ticket_discount",
+        "total",
+        "net",
+        "vat",
+        "vat_bp",
+        "unit_cost",
+    ];
+    let mut q = sqlx::query(AssertSqlSafe(multi_values(
+        "sale_lines",
+        &cols,
+        new.lines.len(),
+    )));
+    for (i, l) in new.lines.iter().enumerate() {
+        q = q
+            .bind(sale_id)
+            .bind(i as i64 + 1)
+            .bind(l.product_id)
+            .bind(l.quantity.milli())
+            .bind(l.unit_price.minor())
+            .bind(l.priced.gross.minor())
+            .bind(l.priced.line_discount.minor())
+            .bind(l.priced.ticket_discount.minor())
+            .bind(l.priced.total.minor())
+            .bind(l.priced.net.minor())
+            .bind(l.priced.vat.minor())
+            .bind(l.priced.vat_rate.basis_points())
+            .bind(l.unit_cost.minor());
+    }
+    q.execute(&mut *conn).await.map_err(db_error)?;
+    let mut q = sqlx::query(AssertSqlSafe(multi_values(
+        "sale_payments",
+        &["sale_id", "seq", "method", "amount"],
+        new.payments.len(),
+    )));
+    for (i, p) in new.payments.iter().enumerate() {
+        q = q
+            .bind(sale_id)
+            .bind(i as i64)
+            .bind(p.method.as_str())
+            .bind(p.amount.minor());
+    }
+    q.execute(&mut *conn).await.map_err(db_error)?;
+
+    // Stock last, so hot rows stay locked as briefly as possible, in product order (one lock
+    // order for every transaction). The ledger rows of all lines go in one statement.
+    let mut order: Vec<usize> = (0..new.lines.len()).collect();
+    order.sort_by_key(|i| new.lines[*i].product_id);
+    let mut taken = Vec::with_capacity(new.lines.len());
+    let mut shortages = Vec::new();
+    for i in order {
+        let line = &new.lines[i];
+        if !line.quantity.is_positive() {
+            continue;
+        }
+        let product = ProductInfo {
+            id: line.product_id,
+            sku: line.sku.clone(),
+            unit: UnitOfMeasure::Unit,
+            cost: line.unit_cost,
+            pack: 1,
+        };
+        let posting = Posting {
+            meta,
+            product: &product,
+            location: &location,
+            kind: MovementKind::Sale,
+            unit_cost: line.unit_cost,
+            reason: None,
+            document: Some(&document),
+        };
+        match take_stock(conn, engine, &posting, None, line.quantity).await? {
+            Ok(ts) => taken.extend(ts.into_iter().map(|t| (line.product_id, line.unit_cost, t))),
+            Err(available) => shortages.push(Shortage {
+                line: i,
+                product_id: line.product_id,
+                sku: line.sku.clone(),
+                location: location.code.clone(),
+                lot: None,
+                requested: line.quantity,
+                available,
+            }),
+        }
+    }
+    if !shortages.is_empty() {
+        shortages.sort_by_key(|s| s.line);
+        return Err(Error::InsufficientStock(shortages));
+    }
+    record_taken(
+        conn,
+        meta,
+        location.id,
+        MovementKind::Sale,
+        Some(&document),
+        &taken,
+    )
+    .await?;
+
     Ok(sale)
 }
 

@@ -53,6 +53,7 @@ pub(crate) struct ResolveCache {
     products: RwLock<HashMap<ProductKey, (ProductInfo, Instant)>>,
     locations: RwLock<HashMap<String, i64>>,
     sale_items: RwLock<HashMap<String, (SaleItem, Instant)>>,
+    shift_locations: RwLock<HashMap<i64, LocationInfo>>,
 }
 
 fn sale_item_key(r: &SaleItemRef) -> String {
@@ -80,6 +81,19 @@ impl ResolveCache {
         }
         if let Ok(mut m) = self.sale_items.write() {
             m.clear();
+        }
+    }
+
+    pub(crate) fn shift_location(&self, shift: i64) -> Option<LocationInfo> {
+        self.shift_locations.read().ok()?.get(&shift).cloned()
+    }
+
+    pub(crate) fn put_shift_location(&self, shift: i64, location: LocationInfo) {
+        if let Ok(mut m) = self.shift_locations.write() {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(shift, location);
         }
     }
 
@@ -296,7 +310,11 @@ impl Posting<'_> {
 
     /// The common case in one statement: the first-expiring lot holds the whole quantity.
     /// `None` sends the caller to the general path (several lots, or not enough stock).
-    async fn take_first_expiring(&self, conn: &mut AnyConnection, qty: Qty) -> Result<Option<Taken>> {
+    async fn take_first_expiring(
+        &self,
+        conn: &mut AnyConnection,
+        qty: Qty,
+    ) -> Result<Option<Taken>> {
         let row: Option<(String, i64, Option<String>)> = sqlx::query_as(
             "UPDATE stock_levels SET on_hand = on_hand - $1, updated_at = $2 \
              WHERE product_id = $3 AND location_id = $4 AND on_hand >= $1 AND lot = ( \
@@ -361,10 +379,25 @@ pub(crate) async fn record_taken(
         return Ok(());
     }
     let cols = [
-        "product_id", "location_id", "lot", "expiry", "kind", "quantity", "before_qty", "after_qty", "unit_cost", "reason", "document",
-        "actor", "created_at",
+        "product_id",
+        "location_id",
+        "lot",
+        "expiry",
+        "kind",
+        "quantity",
+        "before_qty",
+        "after_qty",
+        "unit_cost",
+        "reason",
+        "document",
+        "actor",
+        "created_at",
     ];
-    let mut q = sqlx::query(AssertSqlSafe(crate::sales::multi_values("stock_movements", &cols, rows.len())));
+    let mut q = sqlx::query(AssertSqlSafe(crate::sales::multi_values(
+        "stock_movements",
+        &cols,
+        rows.len(),
+    )));
     for (product_id, unit_cost, t) in rows {
         q = q
             .bind(*product_id)
@@ -445,7 +478,10 @@ pub(crate) async fn take_stock(
     let balances = lots(conn, engine, p.product.id, p.location.id).await?;
     let takes = match lot {
         Some(lot) => {
-            let available = balances.iter().find(|b| b.lot == lot).map_or(Qty::ZERO, |b| b.on_hand);
+            let available = balances
+                .iter()
+                .find(|b| b.lot == lot)
+                .map_or(Qty::ZERO, |b| b.on_hand);
             if available < qty {
                 return Ok(Err(available));
             }
