@@ -138,6 +138,9 @@ mod tests {
                 P::StockWrite,
                 P::StockCount,
                 P::SalesWrite,
+                P::SalesVoid,
+                P::PurchasingWrite,
+                P::ReportsRead,
                 P::AuditRead
             ]
         );
@@ -147,9 +150,18 @@ mod tests {
         );
         assert_eq!(
             granted(Role::Warehouse),
-            [P::CatalogRead, P::StockRead, P::StockWrite, P::StockCount]
+            [
+                P::CatalogRead,
+                P::StockRead,
+                P::StockWrite,
+                P::StockCount,
+                P::PurchasingWrite
+            ]
         );
-        assert_eq!(granted(Role::Viewer), [P::CatalogRead, P::StockRead]);
+        assert_eq!(
+            granted(Role::Viewer),
+            [P::CatalogRead, P::StockRead, P::ReportsRead]
+        );
     }
 
     #[test]
