@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Loads a demo mini-market (once) and prints the admin login it created.
     #[arg(long)]
     pub demo: bool,
+    /// Address of the Prometheus /metrics listener (default 127.0.0.1:9464; "" disables it).
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +185,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(listen) = args.listen {
                 cfg.listen = listen;
             }
+            if let Some(listen) = args.metrics_listen {
+                cfg.metrics_listen = listen;
+            }
             init_logging(&cfg.log_format);
             serve(cfg, args.demo).await
         }
@@ -252,6 +258,32 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("no se pudo escuchar en {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    if !cfg.metrics_listen.trim().is_empty() {
+        let handle = crate::telemetry::install()?;
+        let metrics_listener = tokio::net::TcpListener::bind(cfg.metrics_listen.trim())
+            .await
+            .with_context(|| format!("no se pudo escuchar métricas en {}", cfg.metrics_listen))?;
+        println!(
+            "métricas Prometheus en http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+        tokio::spawn(async move {
+            if let Err(e) = crate::telemetry::serve(handle, metrics_listener).await {
+                tracing::error!(error = %e, "servidor de métricas");
+            }
+        });
+        let data_dir = match cfg.normalised_database_url().strip_prefix("sqlite://") {
+            Some(path) => std::path::Path::new(path.split('?').next().unwrap_or(path))
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(
+                    || std::path::PathBuf::from("."),
+                    std::path::Path::to_path_buf,
+                ),
+            None => std::path::PathBuf::from("."),
+        };
+        crate::telemetry::spawn_sampler(wired.app.clone(), wired.store.clone(), data_dir);
+    }
     if demo {
         let outcome = crate::demo::load(&wired.app)
             .await

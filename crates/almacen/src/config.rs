@@ -19,6 +19,8 @@ pub enum LogFormat {
 pub struct Config {
     /// Address the HTTP API and dashboard listen on.
     pub listen: String,
+    /// Address of the Prometheus `/metrics` listener; empty disables it.
+    pub metrics_listen: String,
     /// `sqlite://FILE` (embedded, default) or `postgres://…`.
     pub database_url: String,
     pub log_format: LogFormat,
@@ -34,6 +36,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: "127.0.0.1:9464".into(),
             database_url: "sqlite://almacen.db".into(),
             log_format: LogFormat::Text,
             max_connections: 16,

@@ -35,6 +35,8 @@ async fn start_node(database_url: &str) -> Node {
             "serve",
             "--listen",
             &format!("127.0.0.1:{port}"),
+            "--metrics-listen",
+            "127.0.0.1:0",
             "--database-url",
             database_url,
         ])

@@ -124,6 +124,9 @@ async fn not_found() -> ApiError {
     ApiError::not_found("la ruta no existe")
 }
 
+pub const HTTP_REQUESTS: &str = "almacen_http_requests_total";
+pub const HTTP_DURATION: &str = "almacen_http_request_duration_seconds";
+
 static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 fn request_id_of(req: &Request) -> String {
@@ -145,6 +148,12 @@ fn request_id_of(req: &Request) -> String {
 /// any error response produced outside our handlers (unknown method, bad path parameter...).
 async fn request_context(req: Request, next: Next) -> Response {
     let id = request_id_of(&req);
+    // The route template, not the raw path, keeps the label set small.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let started = Instant::now();
     let fut = error::REQUEST_ID.scope(id.clone(), async move {
@@ -153,8 +162,16 @@ async fn request_context(req: Request, next: Next) -> Response {
     });
     let mut res = fut.instrument(span.clone()).await;
     let status = res.status();
+    let elapsed = started.elapsed();
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", status.as_u16().to_string()),
+    ];
+    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(HTTP_DURATION, &labels).record(elapsed.as_secs_f64());
     span.in_scope(|| {
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let ms = elapsed.as_secs_f64() * 1000.0;
         if status.is_server_error() {
             tracing::error!(status = status.as_u16(), ms, "request failed");
         } else {

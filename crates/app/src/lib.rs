@@ -12,6 +12,7 @@ pub mod purchasing;
 pub mod reports;
 pub mod sales;
 pub mod stock;
+pub mod telemetry;
 pub mod write;
 
 use std::sync::Arc;

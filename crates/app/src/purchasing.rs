@@ -329,6 +329,16 @@ impl App {
             allow_over_receipt: input.allow_over_receipt,
             lines: parse_items(input.lines, true)?,
         };
-        self.store.post_receipt(&meta, new).await
+        let written = self.store.post_receipt(&meta, new).await?;
+        if !written.replayed {
+            crate::telemetry::movements_posted(
+                written
+                    .value
+                    .lines
+                    .iter()
+                    .map(|_| domain::ledger::MovementKind::Receipt),
+            );
+        }
+        Ok(written)
     }
 }

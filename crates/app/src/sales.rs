@@ -605,7 +605,15 @@ impl App {
             payments,
             settlement,
         };
-        self.store.post_sale(&meta, new).await
+        let written = self.store.post_sale(&meta, new).await?;
+        if !written.replayed {
+            crate::telemetry::ticket_sold(
+                &written.value.location,
+                written.value.total,
+                written.value.lines.len(),
+            );
+        }
+        Ok(written)
     }
 
     pub async fn sale(&self, actor: &Principal, id: i64) -> Result<Sale> {
@@ -660,7 +668,17 @@ impl App {
             shift: input.shift,
             void: false,
         };
-        self.store.post_return(&meta, new).await
+        let written = self.store.post_return(&meta, new).await?;
+        if !written.replayed {
+            crate::telemetry::movements_posted(
+                written
+                    .value
+                    .lines
+                    .iter()
+                    .map(|_| domain::ledger::MovementKind::Return),
+            );
+        }
+        Ok(written)
     }
 
     /// Voiding is a full return that needs a manager.
@@ -680,7 +698,17 @@ impl App {
             shift: input.shift,
             void: true,
         };
-        self.store.post_return(&meta, new).await
+        let written = self.store.post_return(&meta, new).await?;
+        if !written.replayed {
+            crate::telemetry::movements_posted(
+                written
+                    .value
+                    .lines
+                    .iter()
+                    .map(|_| domain::ledger::MovementKind::Return),
+            );
+        }
+        Ok(written)
     }
 }
 

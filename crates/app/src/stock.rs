@@ -437,7 +437,11 @@ impl App {
             actor.require(needed)?;
             lines.push(line);
         }
-        self.store.post_movements(&meta, lines).await
+        let written = self.store.post_movements(&meta, lines).await?;
+        if !written.replayed {
+            crate::telemetry::movements_posted(written.value.iter().map(|m| m.kind));
+        }
+        Ok(written)
     }
 
     pub async fn transfer(
@@ -448,7 +452,11 @@ impl App {
     ) -> Result<Written<Vec<Movement>>> {
         actor.require(Permission::StockWrite)?;
         let req = input.parse()?;
-        self.store.post_transfer(&meta, req).await
+        let written = self.store.post_transfer(&meta, req).await?;
+        if !written.replayed {
+            crate::telemetry::movements_posted(written.value.iter().map(|m| m.kind));
+        }
+        Ok(written)
     }
 
     pub async fn stock_levels(
