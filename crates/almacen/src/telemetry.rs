@@ -157,6 +157,7 @@ pub fn spawn_sampler(app: Arc<app::App>, store: Arc<store::SqlStore>, data_dir: 
             }
         }
     });
+    let store = store.clone();
     tokio::spawn(async move {
         let sys = app::Principal::system();
         let mut minutes = 0u64;
@@ -164,6 +165,12 @@ pub fn spawn_sampler(app: Arc<app::App>, store: Arc<store::SqlStore>, data_dir: 
         loop {
             tick.tick().await;
             let now = app.clock.now().timestamp();
+            if let Ok(Some((at, bytes))) = store.last_backup().await {
+                metrics::gauge!(names::BACKUP_LAST_SUCCESS).set(at as f64 / 1_000_000.0);
+                metrics::gauge!(names::BACKUP_LAST_SIZE).set(bytes as f64);
+                metrics::gauge!(names::AGENT_LAST_SUCCESS, "agent" => "backup")
+                    .set(at as f64 / 1_000_000.0);
+            }
             let critical = app
                 .critical_stock(&sys, app::stock::CriticalQuery::default())
                 .await;

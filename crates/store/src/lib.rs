@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod catalog;
 mod idempotency;
+pub mod maintenance;
 mod purchasing;
 mod reports;
 mod rows;
