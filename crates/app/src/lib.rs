@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod import;
+pub mod operations;
 pub mod page;
 pub mod ports;
 pub mod purchasing;
@@ -23,6 +24,11 @@ pub use clock::Clock;
 pub use error::{Error, Result};
 pub use ports::Store;
 pub use write::{IdempotencyKey, Principal, WriteMeta, Written};
+
+/// Timestamps in the store are microseconds since the epoch.
+pub fn clock_instant(micros: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
 
 /// Business settings of the use cases (the binary reads them from config).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

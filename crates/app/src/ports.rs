@@ -12,6 +12,7 @@ use crate::catalog::{
     UpsertMode, UpsertedProduct,
 };
 use crate::error::Result;
+use crate::operations::{AgentRun, Alert, ExpiringLot, NewAlert, OutboxEvent};
 use crate::page::{Page, PageRequest};
 use crate::purchasing::{NewPurchaseOrder, NewReceipt, PurchaseOrder, Receipt};
 use crate::reports::{SalesGrouping, SalesRow, ValuedStock};
@@ -165,4 +166,52 @@ pub trait Store: Send + Sync + 'static {
         to_micros: i64,
         group: SalesGrouping,
     ) -> Result<Vec<SalesRow>>;
+
+    // operación: alerts, agents, outbox
+    /// `None` when an alert for the same subject is still open.
+    async fn raise_alert(&self, new: NewAlert, now: i64) -> Result<Option<i64>>;
+    /// Resolves the open alerts of `kind` whose subject is not in `still_open`; returns how many.
+    async fn resolve_alerts(&self, kind: &str, still_open: &[String], now: i64) -> Result<u64>;
+    async fn list_alerts(
+        &self,
+        user_id: Option<i64>,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> Result<Page<Alert>>;
+    async fn mark_alert_read(&self, alert_id: i64, user_id: i64, now: i64) -> Result<()>;
+    async fn expiring_lots(&self, until: chrono::NaiveDate) -> Result<Vec<ExpiringLot>>;
+    /// Claims a scheduled slot; `None` when another node (or an earlier tick) already has it.
+    async fn claim_agent_run(
+        &self,
+        agent: &str,
+        slot: i64,
+        node: &str,
+        now: i64,
+    ) -> Result<Option<i64>>;
+    async fn finish_agent_run(&self, run_id: i64, ok: bool, detail: &str, now: i64) -> Result<()>;
+    async fn latest_agent_runs(&self) -> Result<Vec<AgentRun>>;
+    /// Takes or renews a lease for a continuous worker; false while another node holds it.
+    async fn hold_lease(
+        &self,
+        agent: &str,
+        holder: &str,
+        now: i64,
+        ttl_micros: i64,
+    ) -> Result<bool>;
+    async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxEvent>>;
+    async fn outbox_delivered(&self, ids: &[i64], now: i64) -> Result<()>;
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        attempts: i64,
+        next_attempt_at: i64,
+        error: &str,
+        dead: bool,
+    ) -> Result<()>;
+    async fn list_outbox(&self, status: &str, page: PageRequest) -> Result<Page<OutboxEvent>>;
+    async fn retry_outbox(&self, id: i64, now: i64) -> Result<bool>;
+    /// (pending, dead)
+    async fn outbox_counts(&self) -> Result<(i64, i64)>;
+    /// Deletes expired sessions, and delivered events and idempotency keys older than `before`.
+    async fn cleanup(&self, now: i64, before: i64) -> Result<String>;
 }

@@ -38,3 +38,12 @@ pub fn agent_run(agent: &'static str, ok: bool, at_unix_seconds: i64) {
         metrics::gauge!(AGENT_LAST_SUCCESS, "agent" => agent).set(at_unix_seconds as f64);
     }
 }
+
+pub fn critical_products(n: usize) {
+    metrics::gauge!(CRITICAL_STOCK).set(n as f64);
+}
+
+pub fn outbox(pending: i64, dead: i64) {
+    metrics::gauge!(OUTBOX_PENDING).set(pending as f64);
+    metrics::gauge!(OUTBOX_DEAD_LETTERS).set(dead as f64);
+}

@@ -7,6 +7,7 @@ mod audit;
 mod catalog;
 mod idempotency;
 pub mod maintenance;
+mod operations;
 mod purchasing;
 mod reports;
 mod rows;
@@ -561,5 +562,85 @@ impl app::Store for SqlStore {
         group: app::reports::SalesGrouping,
     ) -> Result<Vec<app::reports::SalesRow>> {
         reports::sales_summary(&self.pool, from_micros, to_micros, group).await
+    }
+
+    async fn raise_alert(&self, new: app::operations::NewAlert, now: i64) -> Result<Option<i64>> {
+        operations::raise_alert(self, new, now).await
+    }
+    async fn resolve_alerts(&self, kind: &str, still_open: &[String], now: i64) -> Result<u64> {
+        operations::resolve_alerts(self, kind, still_open, now).await
+    }
+    async fn list_alerts(
+        &self,
+        user_id: Option<i64>,
+        unread_only: bool,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::operations::Alert>> {
+        operations::list_alerts(&self.pool, user_id, unread_only, page).await
+    }
+    async fn mark_alert_read(&self, alert_id: i64, user_id: i64, now: i64) -> Result<()> {
+        operations::mark_alert_read(self, alert_id, user_id, now).await
+    }
+    async fn expiring_lots(
+        &self,
+        until: chrono::NaiveDate,
+    ) -> Result<Vec<app::operations::ExpiringLot>> {
+        operations::expiring_lots(&self.pool, until).await
+    }
+    async fn claim_agent_run(
+        &self,
+        agent: &str,
+        slot: i64,
+        node: &str,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        operations::claim_agent_run(self, agent, slot, node, now).await
+    }
+    async fn finish_agent_run(&self, run_id: i64, ok: bool, detail: &str, now: i64) -> Result<()> {
+        operations::finish_agent_run(self, run_id, ok, detail, now).await
+    }
+    async fn latest_agent_runs(&self) -> Result<Vec<app::operations::AgentRun>> {
+        operations::latest_agent_runs(&self.pool).await
+    }
+    async fn hold_lease(
+        &self,
+        agent: &str,
+        holder: &str,
+        now: i64,
+        ttl_micros: i64,
+    ) -> Result<bool> {
+        operations::hold_lease(self, agent, holder, now, ttl_micros).await
+    }
+    async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<app::operations::OutboxEvent>> {
+        operations::due_outbox(&self.pool, now, limit).await
+    }
+    async fn outbox_delivered(&self, ids: &[i64], now: i64) -> Result<()> {
+        operations::outbox_delivered(self, ids, now).await
+    }
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        attempts: i64,
+        next_attempt_at: i64,
+        error: &str,
+        dead: bool,
+    ) -> Result<()> {
+        operations::outbox_failed(self, id, attempts, next_attempt_at, error, dead).await
+    }
+    async fn list_outbox(
+        &self,
+        status: &str,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::operations::OutboxEvent>> {
+        operations::list_outbox(&self.pool, status, page).await
+    }
+    async fn retry_outbox(&self, id: i64, now: i64) -> Result<bool> {
+        operations::retry_outbox(self, id, now).await
+    }
+    async fn outbox_counts(&self) -> Result<(i64, i64)> {
+        operations::outbox_counts(&self.pool).await
+    }
+    async fn cleanup(&self, now: i64, before: i64) -> Result<String> {
+        operations::cleanup(self, now, before).await
     }
 }
