@@ -11,6 +11,7 @@ need=()
 command -v mold >/dev/null || need+=(mold)
 command -v pg_isready >/dev/null || need+=(postgresql postgresql-client)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -48,6 +49,9 @@ cargo fmt --all -- --check
 
 log "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "alert rules, recording rules and their unit tests (promtool)"
+deploy/prometheus/check.sh
 
 log "tests (SQLite and PostgreSQL)"
 out="$(mktemp)"

@@ -392,7 +392,15 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
         "almacen escuchando en http://{addr} (API en /api/v1, documentación en http://{addr}/api/docs)"
     );
     tracing::info!(%addr, engine = wired.app.store.engine(), "almacen listo");
-    crate::server::serve(wired.app, listener, crate::server::shutdown_signal()).await?;
+    let agents = crate::agents::agents(wired.app.clone(), &cfg);
+    crate::agents::start(wired.app.clone(), &cfg, agents.clone())?;
+    crate::server::serve_with_agents(
+        wired.app,
+        agents,
+        listener,
+        crate::server::shutdown_signal(),
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 

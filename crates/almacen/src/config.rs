@@ -30,6 +30,12 @@ pub struct Config {
     pub db_acquire_timeout_secs: u64,
     #[serde(flatten)]
     pub settings: app::Settings,
+    /// Schedules of the background agents (cron: minute hour day month weekday).
+    pub agents: crate::agents::AgentSettings,
+    /// Notification channels and the outbox topics each receives.
+    pub notify: Vec<crate::agents::Subscription>,
+    /// Retry policy of the outbox dispatcher.
+    pub outbox: app::operations::OutboxPolicy,
 }
 
 impl Default for Config {
@@ -42,6 +48,9 @@ impl Default for Config {
             max_connections: 16,
             db_acquire_timeout_secs: 5,
             settings: app::Settings::default(),
+            agents: crate::agents::AgentSettings::default(),
+            notify: Vec::new(),
+            outbox: app::operations::OutboxPolicy::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `almacen` binary's library half: configuration, wiring, demo data, benchmarks and the
 //! CLI, kept in a library so integration tests can boot the real server in-process.
 
+pub mod agents;
 pub mod backup;
 pub mod bench;
 pub mod cli;

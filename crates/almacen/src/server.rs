@@ -39,7 +39,20 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = api::router(api::ApiState { app });
+    serve_with_agents(app, Vec::new(), listener, shutdown).await
+}
+
+/// Serves the API of a node that also runs `agents` (listed at `/api/v1/agents`).
+pub async fn serve_with_agents(
+    app: Arc<app::App>,
+    agents: Vec<app::operations::Agent>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = api::router(api::ApiState {
+        app,
+        agents: Arc::new(agents),
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

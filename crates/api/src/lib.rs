@@ -27,6 +27,8 @@ pub use error::{ApiError, Problem};
 #[derive(Clone)]
 pub struct ApiState {
     pub app: Arc<App>,
+    /// The background agents this node runs, for `GET /api/v1/agents`.
+    pub agents: Arc<Vec<app::operations::Agent>>,
 }
 
 /// Largest JSON or CSV body accepted; bigger ones get 413.
@@ -43,6 +45,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
         (name = "sales", description = "Negocio: caja, tickets, devoluciones"),
         (name = "purchasing", description = "Negocio: órdenes de compra y recepción"),
         (name = "reports", description = "Negocio: valorización y ventas"),
+        (name = "operations", description = "Operación: agentes, alertas y eventos"),
         (name = "health", description = "Salud del servicio (público)")
     )
 )]
@@ -62,7 +65,7 @@ impl Modify for BearerAuth {
 
 /// Every route with its OpenAPI description; the spec cannot drift from the router.
 pub fn api_router() -> OpenApiRouter<ApiState> {
-    use routes::{access, catalog, health, purchasing, reports, sales, stock};
+    use routes::{access, catalog, health, operations, purchasing, reports, sales, stock};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -103,6 +106,11 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(purchasing::receive))
         .routes(routes!(reports::stock_value))
         .routes(routes!(reports::sales))
+        .routes(routes!(operations::agents))
+        .routes(routes!(operations::alerts))
+        .routes(routes!(operations::read_alert))
+        .routes(routes!(operations::dead_letters))
+        .routes(routes!(operations::retry_event))
 }
 
 /// The OpenAPI 3.1 document, as served at `/api/openapi.json`.
