@@ -61,6 +61,9 @@ status=${PIPESTATUS[0]}
 set -e
 [ "$status" -eq 0 ] || exit "$status"
 
+log "PostgreSQL point-in-time recovery drill"
+scripts/pitr-drill.sh "$CARGO_TARGET_DIR/debug/almacen"
+
 pg=$(grep -cE '^test .*postgres::.* \.\.\. ok$|^test two_nodes_.* \.\.\. ok$' "$out" || true)
 sq=$(grep -cE '^test .*sqlite::.* \.\.\. ok$' "$out" || true)
 if [ "$pg" -eq 0 ] || [ "$sq" -eq 0 ]; then
