@@ -16,7 +16,46 @@ engine_tests!(
     sessions_expire,
     failed_logins_slow_down_then_lock,
     api_keys_carry_a_role_and_can_be_revoked,
+    readiness_follows_the_database_and_its_migrations,
 );
+
+async fn readiness_follows_the_database_and_its_migrations(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    let r = s
+        .send(None, reqwest::Method::GET, "/health/ready", None, None)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+    // A migration the binary knows but the database lacks: not ready, and it says why.
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(s.store.pool())
+    .await
+    .unwrap();
+    let r = s
+        .send(None, reqwest::Method::GET, "/health/ready", None, None)
+        .await;
+    assert_eq!(r.status.as_u16(), 503);
+    assert!(
+        r.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("migraciones pendientes"),
+        "{}",
+        r.body
+    );
+    let live = s
+        .send(None, reqwest::Method::GET, "/health/live", None, None)
+        .await;
+    assert_eq!(
+        live.status.as_u16(),
+        200,
+        "liveness does not depend on the database"
+    );
+}
 
 const PUBLIC: &[&str] = &["/health/live", "/health/ready", "/api/v1/auth/login"];
 

@@ -137,6 +137,21 @@ async fn backup_then_verified_restore(engine: Engine) {
     assert!(!r.status.success());
     target_is_untouched(engine, &target).await;
 
+    // Something that is not an almacen backup at all: refused.
+    let foreign = dir.join("foreign.tar.gz");
+    std::fs::write(&foreign, b"esto no es una copia de almacen").unwrap();
+    let r = almacen(
+        &[
+            "restore",
+            foreign.to_str().unwrap(),
+            "--database-url",
+            &target,
+        ],
+        &[],
+    );
+    assert!(!r.status.success());
+    target_is_untouched(engine, &target).await;
+
     // The wrong engine: refused.
     let other = common::fresh_database(if engine == Engine::Sqlite {
         Engine::Postgres

@@ -204,10 +204,11 @@ async fn request_context(req: Request, next: Next) -> Response {
 
 async fn normalise_error(res: Response) -> Response {
     let status = res.status();
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // Our handlers answer errors in JSON already (problem+json, or the health report).
+    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"application/json")
+    });
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return res;
     }
