@@ -668,17 +668,7 @@ impl App {
             shift: input.shift,
             void: false,
         };
-        let written = self.store.post_return(&meta, new).await?;
-        if !written.replayed {
-            crate::telemetry::movements_posted(
-                written
-                    .value
-                    .lines
-                    .iter()
-                    .map(|_| domain::ledger::MovementKind::Return),
-            );
-        }
-        Ok(written)
+        self.post_return(new, meta).await
     }
 
     /// Voiding is a full return that needs a manager.
@@ -698,6 +688,12 @@ impl App {
             shift: input.shift,
             void: true,
         };
+        self.post_return(new, meta).await
+    }
+}
+
+impl App {
+    async fn post_return(&self, new: NewReturn, meta: WriteMeta) -> Result<Written<SaleReturn>> {
         let written = self.store.post_return(&meta, new).await?;
         if !written.replayed {
             crate::telemetry::movements_posted(

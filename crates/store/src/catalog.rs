@@ -9,7 +9,7 @@ use app::catalog::{
 };
 use app::page::{Page, PageRequest};
 use app::{Error, Result, WriteMeta, Written};
-use domain::catalog::{LocationKind, UnitOfMeasure, VatCondition, VatRate};
+use domain::catalog::{LocationKind, UnitOfMeasure, VatCondition};
 use domain::{Cuit, Money, Qty, Sku};
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, AnyPool};
 use crate::SqlStore;
 use crate::audit::{self, Change};
 use crate::idempotency;
-use crate::rows::{db_error, get, instant, parsed, placeholders};
+use crate::rows::{db_error, get, instant, parsed, placeholders, vat_from_bp};
 
 // ---------------------------------------------------------------- suppliers
 
@@ -297,14 +297,6 @@ pub(crate) async fn record_cost(
 
 const PRODUCT_SELECT: &str = "SELECT p.id, p.sku, p.name, c.name AS category, p.brand, p.unit, p.cost, p.price, p.vat_bp, \
      p.supplier_id, p.plu, p.active, p.created_at, p.updated_at FROM products p JOIN categories c ON c.id = p.category_id";
-
-fn vat_from_bp(bp: i64) -> Result<VatRate> {
-    VatRate::ALL
-        .iter()
-        .copied()
-        .find(|r| r.basis_points() == bp)
-        .ok_or_else(|| Error::Internal(format!("alícuota desconocida {bp}")))
-}
 
 fn product_from(r: &AnyRow) -> Result<Product> {
     Ok(Product {

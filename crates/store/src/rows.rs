@@ -81,3 +81,12 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
 pub(crate) fn parsed<T, E: std::fmt::Display>(col: &str, r: Result<T, E>) -> app::Result<T> {
     r.map_err(|e| Error::Internal(format!("valor inválido en {col}: {e}")))
 }
+
+/// IVA rates are stored as basis points (2100 = 21 %).
+pub(crate) fn vat_from_bp(bp: i64) -> app::Result<domain::catalog::VatRate> {
+    domain::catalog::VatRate::ALL
+        .iter()
+        .copied()
+        .find(|r| r.basis_points() == bp)
+        .ok_or_else(|| Error::Internal(format!("alícuota desconocida {bp}")))
+}

@@ -10,7 +10,7 @@ use app::sales::{
     SaleReturn, Shift, VatLine,
 };
 use app::{Error, Result, WriteMeta, Written};
-use domain::catalog::{UnitOfMeasure, VatRate};
+use domain::catalog::UnitOfMeasure;
 use domain::ledger::MovementKind;
 use domain::sale::{self as rules, PaymentMethod};
 use domain::{Money, Qty};
@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 
 use crate::audit::{self, Change};
 use crate::idempotency;
-use crate::rows::{date, db_error, get, instant, parsed, placeholders};
+use crate::rows::{date, db_error, get, instant, parsed, placeholders, vat_from_bp};
 use crate::stock::{
     LocationInfo, Posting, ProductInfo, record_taken, resolve_location, take_stock,
 };
@@ -253,14 +253,6 @@ pub(crate) async fn close_shift(
 }
 
 // ---------------------------------------------------------------- tickets
-
-fn vat_from_bp(bp: i64) -> Result<VatRate> {
-    VatRate::ALL
-        .iter()
-        .copied()
-        .find(|r| r.basis_points() == bp)
-        .ok_or_else(|| Error::Internal(format!("alícuota desconocida {bp}")))
-}
 
 fn sale_item_from(r: &AnyRow) -> Result<SaleItem> {
     Ok(SaleItem {
