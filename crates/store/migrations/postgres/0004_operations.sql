@@ -33,7 +33,9 @@ BEGIN
     RETURN NEW;
 END;
 $$;
-CREATE TRIGGER stock_movements_outbox AFTER INSERT ON stock_movements FOR EACH ROW EXECUTE FUNCTION stock_movements_outbox();
+-- A sale publishes one sale.created for the ticket rather than one event per line.
+CREATE TRIGGER stock_movements_outbox AFTER INSERT ON stock_movements
+    FOR EACH ROW WHEN (NEW.kind <> 'sale') EXECUTE FUNCTION stock_movements_outbox();
 
 CREATE FUNCTION products_price_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

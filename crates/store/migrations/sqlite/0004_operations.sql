@@ -20,7 +20,8 @@ BEGIN
     VALUES ('sale.created', json_object('sale_id', NEW.id, 'location_id', NEW.location_id, 'total_centavos', NEW.total),
             NEW.created_at, NEW.created_at);
 END;
-CREATE TRIGGER stock_movements_outbox AFTER INSERT ON stock_movements
+-- A sale publishes one sale.created for the ticket rather than one event per line.
+CREATE TRIGGER stock_movements_outbox AFTER INSERT ON stock_movements WHEN NEW.kind <> 'sale'
 BEGIN
     INSERT INTO outbox (topic, payload, created_at, next_attempt_at)
     VALUES ('stock.changed', json_object('product_id', NEW.product_id, 'location_id', NEW.location_id, 'lot', NEW.lot,
