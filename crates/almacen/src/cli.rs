@@ -271,7 +271,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 BenchCommand::Movements(args) => {
                     let (target, load) = bench_setup(&args, cli.database_url.clone());
                     let report =
-                        crate::bench::movements(target, load, args.products.max(1)).await?;
+                        crate::bench::movements(target, load, args.products.unwrap_or(200).max(1))
+                            .await?;
                     (args, report)
                 }
                 BenchCommand::Pos(pos) => {
@@ -279,7 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let report = crate::bench::pos(
                         target,
                         load,
-                        pos.common.products.max(1),
+                        pos.common.products.unwrap_or(1000).max(1),
                         pos.pgbench_url,
                     )
                     .await?;
