@@ -10,15 +10,21 @@ set -euo pipefail
 ALMACEN="${1:-${ALMACEN_BIN:-target/release/almacen}}"
 ALMACEN="$(readlink -f "$ALMACEN")"
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
-PRIMARY_PORT="${PITR_PRIMARY_PORT:-55432}"
-RESTORE_PORT="${PITR_RESTORE_PORT:-55433}"
+# Ports below Linux's ephemeral range (32768–60999), so no client socket can hold them.
+free_port() {
+    local p=$1
+    while ss -Htan "( sport = :$p )" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+    echo "$p"
+}
+PRIMARY_PORT="${PITR_PRIMARY_PORT:-$(free_port 25432)}"
+RESTORE_PORT="${PITR_RESTORE_PORT:-$(free_port $((PRIMARY_PORT + 1)))}"
 WORK="$(mktemp -d /tmp/almacen-pitr.XXXXXX)"
 chown postgres:postgres "$WORK"
 as_pg() { runuser -u postgres -- "$@"; }
 cleanup() {
     as_pg "$PGBIN/pg_ctl" -D "$WORK/primary" -m immediate stop >/dev/null 2>&1 || true
     as_pg "$PGBIN/pg_ctl" -D "$WORK/restored" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$WORK"
+    if [ "${PITR_KEEP:-}" = "1" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 log() { printf '== %s\n' "$*"; }
