@@ -338,18 +338,27 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     if !cfg.metrics_listen.trim().is_empty() {
         let handle = crate::telemetry::install()?;
-        let metrics_listener = tokio::net::TcpListener::bind(cfg.metrics_listen.trim())
-            .await
-            .with_context(|| format!("no se pudo escuchar métricas en {}", cfg.metrics_listen))?;
-        println!(
-            "métricas Prometheus en http://{}/metrics",
-            metrics_listener.local_addr()?
-        );
-        tokio::spawn(async move {
-            if let Err(e) = crate::telemetry::serve(handle, metrics_listener).await {
-                tracing::error!(error = %e, "servidor de métricas");
+        // A busy metrics port must not keep the shop from selling: warn and serve without it.
+        match tokio::net::TcpListener::bind(cfg.metrics_listen.trim()).await {
+            Ok(metrics_listener) => {
+                println!(
+                    "métricas Prometheus en http://{}/metrics",
+                    metrics_listener.local_addr()?
+                );
+                tokio::spawn(async move {
+                    if let Err(e) = crate::telemetry::serve(handle, metrics_listener).await {
+                        tracing::error!(error = %e, "servidor de métricas");
+                    }
+                });
             }
-        });
+            Err(e) => {
+                eprintln!(
+                    "aviso: no se pudo escuchar métricas en {} ({e}); almacen sigue sin /metrics (use --metrics-listen)",
+                    cfg.metrics_listen
+                );
+                tracing::warn!(error = %e, addr = %cfg.metrics_listen, "metrics listener unavailable");
+            }
+        }
         let data_dir = match cfg.normalised_database_url().strip_prefix("sqlite://") {
             Some(path) => std::path::Path::new(path.split('?').next().unwrap_or(path))
                 .parent()
