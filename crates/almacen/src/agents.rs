@@ -152,7 +152,7 @@ pub fn agents(app: Arc<app::App>, cfg: &Config) -> Vec<Agent> {
                         .check_ledger(&app::Principal::system())
                         .await
                         .map_err(|e| e.to_string())?;
-                    metrics::gauge!(app::telemetry::LEDGER_DRIFT).set(r.discrepancies.len() as f64);
+                    app::telemetry::ledger_drift(r.discrepancies.len());
                     if r.ok {
                         Ok(format!(
                             "{} movimientos revisados, sin diferencias",

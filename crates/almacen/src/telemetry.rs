@@ -130,7 +130,7 @@ pub async fn serve(
         .context("el servidor de métricas se detuvo")
 }
 
-/// Refreshes gauges: the pool often, critical stock every minute, the ledger check every ten.
+/// Refreshes gauges the agents do not own: the pool and disk often, the last backup every minute.
 pub fn spawn_sampler(app: Arc<app::App>, store: Arc<store::SqlStore>, data_dir: PathBuf) {
     let engine = app.store.engine();
     metrics::gauge!("almacen_build_info", "version" => env!("CARGO_PKG_VERSION"), "engine" => engine).set(1.0);
@@ -159,41 +159,32 @@ pub fn spawn_sampler(app: Arc<app::App>, store: Arc<store::SqlStore>, data_dir: 
     });
     let store = store.clone();
     tokio::spawn(async move {
+        // Real values from the start; afterwards the scheduled critical_stock and
+        // integrity_check agents keep these gauges fresh, so they are not recomputed here.
         let sys = app::Principal::system();
-        let mut minutes = 0u64;
+        if let Ok(rows) = app
+            .critical_stock(&sys, app::stock::CriticalQuery::default())
+            .await
+        {
+            names::critical_products(
+                rows.iter()
+                    .map(|r| r.product_id)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
+            );
+        }
+        if let Ok(r) = app.check_ledger(&sys).await {
+            names::ledger_drift(r.discrepancies.len());
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let now = app.clock.now().timestamp();
             if let Ok(Some((at, bytes))) = store.last_backup().await {
                 metrics::gauge!(names::BACKUP_LAST_SUCCESS).set(at as f64 / 1_000_000.0);
                 metrics::gauge!(names::BACKUP_LAST_SIZE).set(bytes as f64);
                 metrics::gauge!(names::AGENT_LAST_SUCCESS, "agent" => "backup")
                     .set(at as f64 / 1_000_000.0);
             }
-            let critical = app
-                .critical_stock(&sys, app::stock::CriticalQuery::default())
-                .await;
-            if let Ok(rows) = &critical {
-                let products: std::collections::BTreeSet<i64> =
-                    rows.iter().map(|r| r.product_id).collect();
-                metrics::gauge!(names::CRITICAL_STOCK).set(products.len() as f64);
-            }
-            names::agent_run("critical_stock", critical.is_ok(), now);
-            if minutes.is_multiple_of(10) {
-                let report = app.check_ledger(&sys).await;
-                if let Ok(r) = &report {
-                    metrics::gauge!(names::LEDGER_DRIFT).set(r.discrepancies.len() as f64);
-                    if !r.ok {
-                        tracing::error!(
-                            rows = r.discrepancies.len(),
-                            "el libro de stock no coincide con la proyección"
-                        );
-                    }
-                }
-                names::agent_run("integrity_check", report.is_ok(), now);
-            }
-            minutes += 1;
         }
     });
 }

@@ -47,3 +47,7 @@ pub fn outbox(pending: i64, dead: i64) {
     metrics::gauge!(OUTBOX_PENDING).set(pending as f64);
     metrics::gauge!(OUTBOX_DEAD_LETTERS).set(dead as f64);
 }
+
+pub fn ledger_drift(rows: usize) {
+    metrics::gauge!(LEDGER_DRIFT).set(rows as f64);
+}
