@@ -243,13 +243,7 @@ impl UserInput {
         let role = Role::parse(&self.role).field("role")?;
         let mut locations = Vec::new();
         for (i, l) in self.locations.iter().enumerate() {
-            locations.push(location_code(l).map_err(|_| {
-                Error::invalid(
-                    format!("locations[{i}]"),
-                    "format",
-                    "código de ubicación inválido",
-                )
-            })?);
+            locations.push(location_code(&format!("locations[{i}]"), l)?);
         }
         Ok((username, self.password, role, locations))
     }

@@ -160,15 +160,15 @@ pub struct NewLocation {
 impl LocationInput {
     pub fn parse(self) -> Result<NewLocation> {
         Ok(NewLocation {
-            code: location_code(&self.code)?,
+            code: location_code("code", &self.code)?,
             name: text("name", &self.name, 1, 120)?,
             kind: LocationKind::parse(&self.kind).field("kind")?,
         })
     }
 }
 
-/// A location code: 1–16 of A–Z, 0–9, `-`, `_`, stored upper-cased.
-pub fn location_code(raw: &str) -> Result<String> {
+/// A location code: 1–16 of A–Z, 0–9, `-`, `_`, stored upper-cased; errors name `field`.
+pub fn location_code(field: &str, raw: &str) -> Result<String> {
     let code = raw.trim().to_uppercase();
     if code.is_empty()
         || code.len() > 16
@@ -177,7 +177,7 @@ pub fn location_code(raw: &str) -> Result<String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(Error::invalid(
-            "code",
+            field,
             "format",
             "el código de ubicación debe tener de 1 a 16 letras, números, '-' o '_'",
         ));
@@ -312,13 +312,7 @@ impl ProductInput {
                     "el mínimo no puede ser negativo ni mayor que el máximo",
                 ));
             }
-            let location = location_code(&l.location).map_err(|_| {
-                Error::invalid(
-                    format!("{field}.location"),
-                    "format",
-                    "código de ubicación inválido",
-                )
-            })?;
+            let location = location_code(&format!("{field}.location"), &l.location)?;
             stock_limits.push(NewStockLimit { location, min, max });
         }
         Ok(NewProduct {
@@ -378,6 +372,43 @@ pub fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String> {
         ));
     }
     Ok(t.to_owned())
+}
+
+/// An optional free-text field: blank is absent.
+pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => Ok(Some(text(field, t, 1, max)?)),
+    }
+}
+
+/// A lot code and its expiry (AAAA-MM-DD); an expiry needs a lot. `field` names the sibling fields.
+pub fn lot_and_expiry(
+    field: impl Fn(&str) -> String,
+    lot: Option<&str>,
+    expiry: Option<&str>,
+) -> Result<(Option<String>, Option<chrono::NaiveDate>)> {
+    let lot = optional_text(&field("lot"), lot, 64)?;
+    let expiry = match expiry.map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                Error::invalid(
+                    field("expiry"),
+                    "date_format",
+                    "la fecha de vencimiento debe ser AAAA-MM-DD",
+                )
+            })?,
+        ),
+    };
+    if expiry.is_some() && lot.is_none() {
+        return Err(Error::invalid(
+            field("lot"),
+            "required_with_expiry",
+            "un vencimiento necesita un código de lote",
+        ));
+    }
+    Ok((lot, expiry))
 }
 
 /// Lower-case without accents: what product search compares against.

@@ -88,6 +88,22 @@ impl Error {
         }
     }
 
+    /// Names a field inside a list item: `sku` under `lines[2]` is `lines[2].sku`.
+    pub fn under(self, prefix: &str) -> Self {
+        match self {
+            Error::Invalid {
+                field,
+                rule,
+                message,
+            } if !prefix.is_empty() => Error::Invalid {
+                field: format!("{prefix}.{field}"),
+                rule,
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Error::Internal(e.to_string())
     }

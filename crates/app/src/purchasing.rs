@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::App;
-use crate::catalog::{ProductRef, location_code, text};
+use crate::catalog::{ProductRef, location_code, lot_and_expiry, text};
 use crate::error::{Error, FieldContext, Result};
 use crate::page::{Page, PageRequest};
 use crate::write::{Principal, WriteMeta, Written};
@@ -191,14 +191,7 @@ fn parse_items(lines: Vec<ItemInput>, receipts: bool) -> Result<Vec<NewItem>> {
     for (i, l) in lines.into_iter().enumerate() {
         let f = |n: &str| format!("lines[{i}].{n}");
         let product = ProductRef::from_fields(l.product_id, l.sku.as_deref(), l.barcode.as_deref())
-            .map_err(|e| match e {
-                Error::Invalid {
-                    field,
-                    rule,
-                    message,
-                } => Error::invalid(f(&field), rule, message),
-                other => other,
-            })?;
+            .map_err(|e| e.under(&format!("lines[{i}]")))?;
         let quantity = Qty::parse(&l.quantity).field(&f("quantity"))?;
         if !quantity.is_positive() {
             return Err(Error::invalid(
@@ -227,27 +220,7 @@ fn parse_items(lines: Vec<ItemInput>, receipts: bool) -> Result<Vec<NewItem>> {
                 "lote y vencimiento se cargan al recibir",
             ));
         }
-        let lot = match l.lot.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(v) => Some(text(&f("lot"), v, 1, 64)?),
-        };
-        let expiry = match l.expiry.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(d) => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                Error::invalid(
-                    f("expiry"),
-                    "date_format",
-                    "la fecha de vencimiento debe ser AAAA-MM-DD",
-                )
-            })?),
-        };
-        if expiry.is_some() && lot.is_none() {
-            return Err(Error::invalid(
-                f("lot"),
-                "required_with_expiry",
-                "un vencimiento necesita un código de lote",
-            ));
-        }
+        let (lot, expiry) = lot_and_expiry(f, l.lot.as_deref(), l.expiry.as_deref())?;
         out.push(NewItem {
             product: ProductRefKey::from(&product),
             quantity,
@@ -269,9 +242,7 @@ impl App {
         actor.require(Permission::PurchasingWrite)?;
         let new = NewPurchaseOrder {
             supplier_id: input.supplier_id,
-            location: location_code(&input.location).map_err(|_| {
-                Error::invalid("location", "format", "código de ubicación inválido")
-            })?,
+            location: location_code("location", &input.location)?,
             notes: text("notes", input.notes.as_deref().unwrap_or(""), 0, 1000)?,
             lines: parse_items(input.lines, false)?,
         };
@@ -319,9 +290,7 @@ impl App {
         let new = NewReceipt {
             purchase_order_id: input.purchase_order_id,
             supplier_id: input.supplier_id,
-            location: location_code(&input.location).map_err(|_| {
-                Error::invalid("location", "format", "código de ubicación inválido")
-            })?,
+            location: location_code("location", &input.location)?,
             remito: match input.remito.as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some(r) => Some(text("remito", r, 1, 40)?),

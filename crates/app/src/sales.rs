@@ -358,9 +358,7 @@ impl App {
     ) -> Result<Written<Shift>> {
         actor.require(Permission::SalesWrite)?;
         let new = NewShift {
-            location: location_code(&input.location).map_err(|_| {
-                Error::invalid("location", "format", "código de ubicación inválido")
-            })?,
+            location: location_code("location", &input.location)?,
             till: text("till", &input.till, 1, 20)?,
             opening_float: money_field("opening_float", &input.opening_float)?,
         };
@@ -446,14 +444,7 @@ impl App {
                 _ => (
                     SaleItemRef::Product(
                         ProductRef::from_fields(line.product_id, line.sku.as_deref(), None)
-                            .map_err(|e| match e {
-                                Error::Invalid {
-                                    field: f,
-                                    rule,
-                                    message,
-                                } => Error::invalid(field(&f), rule, message),
-                                other => other,
-                            })?,
+                            .map_err(|e| e.under(&format!("lines[{i}]")))?,
                     ),
                     None,
                 ),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::App;
-use crate::catalog::{ProductRef, location_code, text};
+use crate::catalog::{ProductRef, location_code, lot_and_expiry, optional_text};
 use crate::error::{Error, FieldContext, Result};
 use crate::page::{Page, PageRequest};
 use crate::write::{Principal, WriteMeta, Written};
@@ -204,20 +204,6 @@ pub struct TransferRequest {
     pub reason: Option<String>,
 }
 
-fn lot_code(field: &str, raw: Option<&str>) -> Result<Option<String>> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(l) => Ok(Some(text(field, l, 1, 64)?)),
-    }
-}
-
-fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) => Ok(Some(text(field, t, 1, max)?)),
-    }
-}
-
 fn field_of(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
         name.to_owned()
@@ -262,28 +248,11 @@ impl MovementInput {
             self.sku.as_deref(),
             self.barcode.as_deref(),
         )
-        .map_err(|e| prefix_field(e, prefix))?;
-        let expiry = match self.expiry.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(d) => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                Error::invalid(
-                    f("expiry"),
-                    "date_format",
-                    "la fecha de vencimiento debe ser AAAA-MM-DD",
-                )
-            })?),
-        };
-        let lot = lot_code(&f("lot"), self.lot.as_deref())?;
-        if expiry.is_some() && lot.is_none() {
-            return Err(Error::invalid(
-                f("lot"),
-                "required_with_expiry",
-                "un vencimiento necesita un código de lote",
-            ));
-        }
+        .map_err(|e| e.under(prefix))?;
+        let (lot, expiry) = lot_and_expiry(f, self.lot.as_deref(), self.expiry.as_deref())?;
         Ok(MovementLine {
             product,
-            location: location_code(&self.location).map_err(|e| rename_field(e, &f("location")))?,
+            location: location_code(&f("location"), &self.location)?,
             change,
             lot,
             expiry,
@@ -297,32 +266,6 @@ impl MovementInput {
     }
 }
 
-fn rename_field(e: Error, field: &str) -> Error {
-    match e {
-        Error::Invalid { rule, message, .. } => Error::Invalid {
-            field: field.to_owned(),
-            rule,
-            message,
-        },
-        other => other,
-    }
-}
-
-fn prefix_field(e: Error, prefix: &str) -> Error {
-    match e {
-        Error::Invalid {
-            field,
-            rule,
-            message,
-        } => Error::Invalid {
-            field: field_of(prefix, &field),
-            rule,
-            message,
-        },
-        other => other,
-    }
-}
-
 impl TransferInput {
     pub fn parse(self) -> Result<TransferRequest> {
         let quantity = Qty::parse(&self.quantity).field("quantity")?;
@@ -333,8 +276,8 @@ impl TransferInput {
                 "la cantidad a transferir debe ser positiva",
             ));
         }
-        let from = location_code(&self.from).map_err(|e| rename_field(e, "from"))?;
-        let to = location_code(&self.to).map_err(|e| rename_field(e, "to"))?;
+        let from = location_code("from", &self.from)?;
+        let to = location_code("to", &self.to)?;
         if from == to {
             return Err(Error::invalid(
                 "to",
@@ -351,7 +294,7 @@ impl TransferInput {
             from,
             to,
             quantity,
-            lot: lot_code("lot", self.lot.as_deref())?,
+            lot: optional_text("lot", self.lot.as_deref(), 64)?,
             reason: optional_text("reason", self.reason.as_deref(), 500)?,
         })
     }
@@ -466,7 +409,11 @@ impl App {
         page: PageRequest,
     ) -> Result<Page<StockLevel>> {
         actor.require(Permission::StockRead)?;
-        let location = q.location.as_deref().map(location_code).transpose()?;
+        let location = q
+            .location
+            .as_deref()
+            .map(|l| location_code("code", l))
+            .transpose()?;
         self.store
             .stock_levels(q.product_id, location.as_deref(), page)
             .await
@@ -481,7 +428,11 @@ impl App {
         actor.require(Permission::StockRead)?;
         let filter = MovementFilter {
             product_id: q.product_id,
-            location: q.location.as_deref().map(location_code).transpose()?,
+            location: q
+                .location
+                .as_deref()
+                .map(|l| location_code("code", l))
+                .transpose()?,
             kind: q
                 .kind
                 .as_deref()
@@ -500,7 +451,11 @@ impl App {
         q: CriticalQuery,
     ) -> Result<Vec<CriticalStock>> {
         actor.require(Permission::StockRead)?;
-        let location = q.location.as_deref().map(location_code).transpose()?;
+        let location = q
+            .location
+            .as_deref()
+            .map(|l| location_code("code", l))
+            .transpose()?;
         let date = q.date.unwrap_or_else(|| self.clock.today());
         let factor = self.settings.seasonal.factor_for(date);
         let rows = self
