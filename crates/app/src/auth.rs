@@ -40,7 +40,6 @@ pub struct User {
 #[derive(Clone, Debug)]
 pub struct Credentials {
     pub user: User,
-    pub location_ids: Vec<i64>,
     pub password_hash: String,
     pub failed_logins: i64,
     pub locked_until: Option<i64>,

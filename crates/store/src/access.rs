@@ -147,14 +147,11 @@ pub(crate) async fn credentials(pool: &AnyPool, username: &str) -> Result<Option
     .map_err(db_error)?;
     let Some(row) = row else { return Ok(None) };
     let mut user = user_from(&row)?;
-    let mut location_ids = Vec::new();
-    for (_, id, code) in user_locations(&mut conn, &[user.id]).await? {
-        location_ids.push(id);
+    for (_, _, code) in user_locations(&mut conn, &[user.id]).await? {
         user.locations.push(code);
     }
     Ok(Some(Credentials {
         user,
-        location_ids,
         password_hash: get(&row, "password_hash")?,
         failed_logins: get(&row, "failed_logins")?,
         locked_until: get(&row, "locked_until")?,
