@@ -73,43 +73,75 @@ async fn login(client: &reqwest::Client, base: &str) -> String {
     r["token"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_issue_exactly_the_units_on_hand() {
-    let url = common::fresh_database(common::Engine::Postgres).await;
-    let migrate = Command::new(env!("CARGO_BIN_EXE_almacen"))
-        .args([
-            "user",
-            "add",
-            "operador",
-            "--role",
-            "admin",
-            "--database-url",
-            &url,
-        ])
-        .env("ALMACEN_PASSWORD", "clave-multinodo-1")
-        .output()
-        .unwrap();
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
-    let nodes = [start_node(&url).await, start_node(&url).await];
-    let client = reqwest::Client::new();
-    let tokens = [
-        login(&client, &nodes[0].base).await,
-        login(&client, &nodes[1].base).await,
-    ];
-    let post = |i: usize, path: &str, body: serde_json::Value, key: Option<String>| {
-        let mut req = client
-            .post(format!("{}{path}", nodes[i].base))
-            .bearer_auth(&tokens[i])
+/// Two `almacen serve` processes on one fresh PostgreSQL database, logged in as an admin.
+struct Cluster {
+    url: String,
+    nodes: [Node; 2],
+    tokens: [String; 2],
+    client: reqwest::Client,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let url = common::fresh_database(common::Engine::Postgres).await;
+        let add = Command::new(env!("CARGO_BIN_EXE_almacen"))
+            .args([
+                "user",
+                "add",
+                "operador",
+                "--role",
+                "admin",
+                "--database-url",
+                &url,
+            ])
+            .env("ALMACEN_PASSWORD", "clave-multinodo-1")
+            .output()
+            .unwrap();
+        assert!(
+            add.status.success(),
+            "{}",
+            String::from_utf8_lossy(&add.stderr)
+        );
+        let nodes = [start_node(&url).await, start_node(&url).await];
+        let client = reqwest::Client::new();
+        let tokens = [
+            login(&client, &nodes[0].base).await,
+            login(&client, &nodes[1].base).await,
+        ];
+        Cluster {
+            url,
+            nodes,
+            tokens,
+            client,
+        }
+    }
+
+    fn post(
+        &self,
+        i: usize,
+        path: &str,
+        body: serde_json::Value,
+        key: Option<String>,
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + use<> {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.nodes[i].base))
+            .bearer_auth(&self.tokens[i])
             .json(&body);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
         req.send()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_issue_exactly_the_units_on_hand() {
+    let cluster = Cluster::start().await;
+    let post = |i: usize, path: &str, body: serde_json::Value, key: Option<String>| {
+        cluster.post(i, path, body, key)
     };
+    let url = cluster.url.clone();
     assert_eq!(
         post(
             0,
@@ -170,41 +202,11 @@ async fn two_nodes_issue_exactly_the_units_on_hand() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_sell_exactly_the_hundred_units_on_hand() {
-    let url = common::fresh_database(common::Engine::Postgres).await;
-    let add = Command::new(env!("CARGO_BIN_EXE_almacen"))
-        .args([
-            "user",
-            "add",
-            "operador",
-            "--role",
-            "admin",
-            "--database-url",
-            &url,
-        ])
-        .env("ALMACEN_PASSWORD", "clave-multinodo-1")
-        .output()
-        .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
-    let nodes = [start_node(&url).await, start_node(&url).await];
-    let client = reqwest::Client::new();
-    let tokens = [
-        login(&client, &nodes[0].base).await,
-        login(&client, &nodes[1].base).await,
-    ];
+    let cluster = Cluster::start().await;
     let post = |i: usize, path: &str, body: serde_json::Value, key: Option<String>| {
-        let mut req = client
-            .post(format!("{}{path}", nodes[i].base))
-            .bearer_auth(&tokens[i])
-            .json(&body);
-        if let Some(k) = key {
-            req = req.header("Idempotency-Key", k);
-        }
-        req.send()
+        cluster.post(i, path, body, key)
     };
+    let url = cluster.url.clone();
     assert_eq!(
         post(
             0,
