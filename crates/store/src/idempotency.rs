@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use sqlx::{AnyConnection, AnyPool};
 
 use crate::rows::db_error;
+use crate::statement::Statement;
 
 /// The error a write returns when its key was recorded by a concurrent twin.
 const RACE: &str = "idempotency_race";
@@ -106,23 +107,42 @@ pub(crate) async fn record<T: Serialize>(
     meta: &WriteMeta,
     value: &T,
 ) -> Result<()> {
-    let Some(key) = &meta.idempotency else {
+    let Some(statement) = record_statement(meta, value)? else {
         return Ok(());
     };
+    let inserted = statement
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+    recorded(inserted)
+}
+
+/// The INSERT of [`record`]; `None` without a key. Run it, then pass its row count to [`recorded`].
+pub(crate) fn record_statement<T: Serialize>(
+    meta: &WriteMeta,
+    value: &T,
+) -> Result<Option<Statement>> {
+    let Some(key) = &meta.idempotency else {
+        return Ok(None);
+    };
     let body = serde_json::to_string(value).map_err(Error::internal)?;
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (actor, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (actor, key) DO NOTHING",
-    )
-    .bind(&meta.actor.label)
-    .bind(&key.key)
-    .bind(&key.fingerprint)
-    .bind(body)
-    .bind(meta.now)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?
-    .rows_affected();
+    Ok(Some(
+        Statement::new(
+            "INSERT INTO idempotency_keys (actor, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (actor, key) DO NOTHING",
+        )
+        .bind(meta.actor.label.clone())
+        .bind(key.key.clone())
+        .bind(key.fingerprint.clone())
+        .bind(body)
+        .bind(meta.now),
+    ))
+}
+
+/// No row inserted means a concurrent twin holds the key: this write must roll back.
+pub(crate) fn recorded(inserted: u64) -> Result<()> {
     if inserted == 0 {
         return Err(Error::conflict(
             RACE,

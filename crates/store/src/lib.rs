@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod catalog;
+mod direct;
 mod idempotency;
 pub mod maintenance;
 mod operations;
@@ -12,6 +13,7 @@ mod purchasing;
 mod reports;
 mod rows;
 mod sales;
+mod statement;
 mod stock;
 mod writer;
 
@@ -97,6 +99,15 @@ pub struct SqlStore {
 pub(crate) type TxBody<T> =
     Arc<dyn for<'c> Fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + Sync>;
 
+/// A unit of work for SQLite's direct connection; `Fn` because a failed group runs it again.
+pub(crate) type DirectTxBody<T> = Arc<dyn Fn(&rusqlite::Connection) -> Result<T> + Send + Sync>;
+
+fn unerase<T: 'static>(out: writer::Erased) -> Result<T> {
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| app::Error::internal("tipo de resultado inesperado del escritor"))
+}
+
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
 
 impl SqlStore {
@@ -137,10 +148,11 @@ impl SqlStore {
                 conn.execute(SQLITE_PRAGMAS)
                     .await
                     .map_err(|e| format!("no se pudo configurar SQLite: {e}"))?;
-                Some(writer::GroupCommitWriter::start(
-                    conn,
-                    opts.group_commit_max,
-                ))
+                let direct = direct::open(&url)?;
+                Some(
+                    writer::GroupCommitWriter::start(conn, direct, opts.group_commit_max)
+                        .map_err(|e| format!("no se pudo iniciar el escritor de SQLite: {e}"))?,
+                )
             }
             Engine::Postgres => None,
         };
@@ -182,13 +194,21 @@ impl SqlStore {
                             .map(|v| Box::new(v) as Box<dyn StdAny + Send>)
                     })
                 });
-                let out = w.submit(erased).await?;
-                out.downcast::<T>()
-                    .map(|b| *b)
-                    .map_err(|_| app::Error::internal("tipo de resultado inesperado del escritor"))
+                unerase(w.submit(writer::Work::Sqlx(erased)).await?)
             }
             None => self.write_pooled(body).await,
         }
+    }
+
+    /// SQLite only: runs `body` on the writer's direct connection (see [`direct`]).
+    async fn write_direct<T: Send + 'static>(&self, body: DirectTxBody<T>) -> Result<T> {
+        let w = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| app::Error::internal("escritura directa fuera de SQLite"))?;
+        let erased: writer::DirectBody =
+            Arc::new(move |conn| body(conn).map(|v| Box::new(v) as Box<dyn StdAny + Send>));
+        unerase(w.submit(writer::Work::Direct(erased)).await?)
     }
 
     /// Like [`write`](Self::write) for requests that may carry an idempotency key: a repeated
@@ -202,22 +222,7 @@ impl SqlStore {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
     {
-        let known = self.known_keys.as_ref();
-        if let Some(done) = idempotency::lookup(&self.pool, known, meta).await? {
-            return Ok(done);
-        }
-        match self.write(body).await {
-            Ok(v) => {
-                if let Some(k) = known {
-                    k.remember(meta);
-                }
-                Ok(app::Written::fresh(v))
-            }
-            Err(e) if idempotency::is_race(&e) => idempotency::lookup(&self.pool, None, meta)
-                .await?
-                .ok_or_else(|| app::Error::internal("clave de idempotencia sin resultado")),
-            Err(e) => Err(e),
-        }
+        self.idempotently(meta, true, self.write(body)).await
     }
 
     /// For writes that record their idempotency key before anything can fail for business
@@ -231,11 +236,45 @@ impl SqlStore {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
     {
-        if self.engine == Engine::Sqlite {
-            return self.write_idempotent(meta, body).await;
+        let lookup_first = self.engine == Engine::Sqlite;
+        self.idempotently(meta, lookup_first, self.write(body))
+            .await
+    }
+
+    /// [`write_idempotent`](Self::write_idempotent) on SQLite's direct connection.
+    pub(crate) async fn write_idempotent_direct<T>(
+        &self,
+        meta: &app::WriteMeta,
+        body: DirectTxBody<T>,
+    ) -> Result<app::Written<T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.idempotently(meta, true, self.write_direct(body)).await
+    }
+
+    /// The idempotency protocol around a write: replay a known key, run the write otherwise,
+    /// and if a concurrent twin recorded the key first, answer with the twin's result.
+    async fn idempotently<T>(
+        &self,
+        meta: &app::WriteMeta,
+        lookup_first: bool,
+        write: impl Future<Output = Result<T>>,
+    ) -> Result<app::Written<T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        let known = self.known_keys.as_ref();
+        if lookup_first && let Some(done) = idempotency::lookup(&self.pool, known, meta).await? {
+            return Ok(done);
         }
-        match self.write(body).await {
-            Ok(v) => Ok(app::Written::fresh(v)),
+        match write.await {
+            Ok(v) => {
+                if let Some(k) = known {
+                    k.remember(meta);
+                }
+                Ok(app::Written::fresh(v))
+            }
             Err(e) if idempotency::is_race(&e) => idempotency::lookup(&self.pool, None, meta)
                 .await?
                 .ok_or_else(|| app::Error::internal("clave de idempotencia sin resultado")),

@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
 use crate::audit::{self, Change};
 use crate::idempotency;
 use crate::rows::{date, db_error, get, instant, parsed, placeholders, vat_from_bp};
+use crate::statement::Statement;
 use crate::stock::{
     LocationInfo, Posting, ProductInfo, record_taken, resolve_location, take_stock,
 };
@@ -306,6 +307,14 @@ pub(crate) async fn post_sale(
     let owned_meta = meta.clone();
     let engine = store.engine;
     let new = Arc::new(new);
+    if engine == Engine::Sqlite {
+        return store
+            .write_idempotent_direct(
+                meta,
+                Arc::new(move |conn| crate::direct::post_sale(conn, &owned_meta, &new, &location)),
+            )
+            .await;
+    }
     store
         .write_idempotent_recorded_first(
             meta,
@@ -342,48 +351,119 @@ async fn post_sale_tx(
     engine: Engine,
     meta: &WriteMeta,
     new: &NewSale,
-    shift_location: &LocationInfo,
+    location: &LocationInfo,
 ) -> Result<Sale> {
-    // The shift must be open: checked by the INSERT itself (row-locked against a concurrent close
-    // on PostgreSQL), so a ticket costs no extra round trip.
-    let inserted: Option<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+    let inserted: Option<(i64, i64)> = sale_insert_statement(engine, meta, new)
+        .query_as()
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let Some((sale_id, location_id)) = inserted else {
+        let exists: Option<(i64,)> = shift_exists_statement(new.shift)
+            .query_as()
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        return Err(shift_not_open(new.shift, exists.is_some()));
+    };
+    let sale = sale_record(sale_id, location_id, meta, new, location)?;
+    // Recorded before any stock is touched: a retry of a ticket that sold the last unit finds
+    // this result instead of a 409.
+    idempotency::record(conn, meta, &sale).await?;
+    sale_lines_statement(sale_id, new)
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    sale_payments_statement(sale_id, new)
+        .query()
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+
+    // Stock last, so hot rows stay locked as briefly as possible, in product order (one lock
+    // order for every transaction). The ledger rows of all lines go in one statement.
+    let document = sale_document(sale_id);
+    let mut taken = Vec::with_capacity(new.lines.len());
+    let mut shortages = Vec::new();
+    for i in lines_in_lock_order(new) {
+        let line = &new.lines[i];
+        let product = line_product(line);
+        let posting = sale_posting(meta, &product, location, &document, line.unit_cost);
+        match take_stock(conn, engine, &posting, None, line.quantity).await? {
+            Ok(ts) => taken.extend(ts.into_iter().map(|t| (line.product_id, line.unit_cost, t))),
+            Err(available) => shortages.push(shortage(new, i, location, available)),
+        }
+    }
+    if !shortages.is_empty() {
+        shortages.sort_by_key(|s| s.line);
+        return Err(Error::InsufficientStock(shortages));
+    }
+    record_taken(
+        conn,
+        meta,
+        location.id,
+        MovementKind::Sale,
+        Some(&document),
+        &taken,
+    )
+    .await?;
+    Ok(sale)
+}
+
+// The ticket's statements and pieces, shared by the sqlx path above and SQLite's direct writer.
+
+/// Inserts the ticket if its shift is open (row-locked against a concurrent close on
+/// PostgreSQL), so checking the shift costs no extra round trip; returns `id, location_id`.
+pub(crate) fn sale_insert_statement(engine: Engine, meta: &WriteMeta, new: &NewSale) -> Statement {
+    Statement::new(format!(
         "INSERT INTO sales (shift_id, location_id, subtotal, discount, total, paid, change_given, status, actor, created_at) \
          SELECT s.id, s.location_id, $2, $3, $4, $5, $6, 'completed', $7, $8 FROM shifts s WHERE s.id = $1 AND s.status = 'open'{} \
          RETURNING id, location_id",
         shift_lock(engine, false)
-    )))
+    ))
     .bind(new.shift)
     .bind(new.subtotal.minor())
     .bind(new.discount.minor())
     .bind(new.total.minor())
     .bind(new.settlement.paid.minor())
     .bind(new.settlement.change.minor())
-    .bind(&meta.actor.label)
+    .bind(meta.actor.label.clone())
     .bind(meta.now)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    let Some((sale_id, location_id)) = inserted else {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM shifts WHERE id = $1")
-            .bind(new.shift)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        return Err(match exists {
-            None => Error::unknown("shift", format!("el turno {} no existe", new.shift)),
-            Some(_) => Error::conflict(
-                "shift_not_open",
-                Some("shift"),
-                format!("el turno {} está cerrado", new.shift),
-            ),
-        });
-    };
-    if location_id != shift_location.id {
+}
+
+pub(crate) fn shift_exists_statement(shift: i64) -> Statement {
+    Statement::new("SELECT id FROM shifts WHERE id = $1").bind(shift)
+}
+
+pub(crate) fn shift_not_open(shift: i64, exists: bool) -> Error {
+    if exists {
+        Error::conflict(
+            "shift_not_open",
+            Some("shift"),
+            format!("el turno {shift} está cerrado"),
+        )
+    } else {
+        Error::unknown("shift", format!("el turno {shift} no existe"))
+    }
+}
+
+pub(crate) fn sale_document(sale_id: i64) -> String {
+    format!("sale:{sale_id}")
+}
+
+/// The ticket as the API returns it (and as its idempotency record replays it).
+pub(crate) fn sale_record(
+    sale_id: i64,
+    location_id: i64,
+    meta: &WriteMeta,
+    new: &NewSale,
+    location: &LocationInfo,
+) -> Result<Sale> {
+    if location_id != location.id {
         return Err(Error::internal("el turno cambió de ubicación"));
     }
-    let location = shift_location.clone();
-    let document = format!("sale:{sale_id}");
-    let sale = Sale {
+    Ok(Sale {
         id: sale_id,
         shift: new.shift,
         location: location.code.clone(),
@@ -431,11 +511,10 @@ async fn post_sale_tx(
         change: new.settlement.change,
         cashier: meta.actor.label.clone(),
         created_at: instant(meta.now),
-    };
-    // Recorded before any stock is touched: a retry of a ticket that sold the last unit finds
-    // this result instead of a 409.
-    idempotency::record(conn, meta, &sale).await?;
+    })
+}
 
+pub(crate) fn sale_lines_statement(sale_id: i64, new: &NewSale) -> Statement {
     let cols = [
         "sale_id",
         "line_no",
@@ -451,97 +530,93 @@ async fn post_sale_tx(
         "vat_bp",
         "unit_cost",
     ];
-    let mut q = sqlx::query(AssertSqlSafe(multi_values(
-        "sale_lines",
-        &cols,
-        new.lines.len(),
-    )));
+    let mut statement = Statement::new(multi_values("sale_lines", &cols, new.lines.len()));
     for (i, l) in new.lines.iter().enumerate() {
-        q = q
-            .bind(sale_id)
-            .bind(i as i64 + 1)
-            .bind(l.product_id)
-            .bind(l.quantity.milli())
-            .bind(l.unit_price.minor())
-            .bind(l.priced.gross.minor())
-            .bind(l.priced.line_discount.minor())
-            .bind(l.priced.ticket_discount.minor())
-            .bind(l.priced.total.minor())
-            .bind(l.priced.net.minor())
-            .bind(l.priced.vat.minor())
-            .bind(l.priced.vat_rate.basis_points())
-            .bind(l.unit_cost.minor());
+        statement.push(sale_id);
+        statement.push(i as i64 + 1);
+        statement.push(l.product_id);
+        statement.push(l.quantity.milli());
+        statement.push(l.unit_price.minor());
+        statement.push(l.priced.gross.minor());
+        statement.push(l.priced.line_discount.minor());
+        statement.push(l.priced.ticket_discount.minor());
+        statement.push(l.priced.total.minor());
+        statement.push(l.priced.net.minor());
+        statement.push(l.priced.vat.minor());
+        statement.push(l.priced.vat_rate.basis_points());
+        statement.push(l.unit_cost.minor());
     }
-    q.execute(&mut *conn).await.map_err(db_error)?;
-    let mut q = sqlx::query(AssertSqlSafe(multi_values(
+    statement
+}
+
+pub(crate) fn sale_payments_statement(sale_id: i64, new: &NewSale) -> Statement {
+    let mut statement = Statement::new(multi_values(
         "sale_payments",
         &["sale_id", "seq", "method", "amount"],
         new.payments.len(),
-    )));
+    ));
     for (i, p) in new.payments.iter().enumerate() {
-        q = q
-            .bind(sale_id)
-            .bind(i as i64)
-            .bind(p.method.as_str())
-            .bind(p.amount.minor());
+        statement.push(sale_id);
+        statement.push(i as i64);
+        statement.push(p.method.as_str());
+        statement.push(p.amount.minor());
     }
-    q.execute(&mut *conn).await.map_err(db_error)?;
+    statement
+}
 
-    // Stock last, so hot rows stay locked as briefly as possible, in product order (one lock
-    // order for every transaction). The ledger rows of all lines go in one statement.
-    let mut order: Vec<usize> = (0..new.lines.len()).collect();
+/// Lines with stock to take, in product order: one lock order for every transaction.
+pub(crate) fn lines_in_lock_order(new: &NewSale) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..new.lines.len())
+        .filter(|i| new.lines[*i].quantity.is_positive())
+        .collect();
     order.sort_by_key(|i| new.lines[*i].product_id);
-    let mut taken = Vec::with_capacity(new.lines.len());
-    let mut shortages = Vec::new();
-    for i in order {
-        let line = &new.lines[i];
-        if !line.quantity.is_positive() {
-            continue;
-        }
-        let product = ProductInfo {
-            id: line.product_id,
-            sku: line.sku.clone(),
-            unit: UnitOfMeasure::Unit,
-            cost: line.unit_cost,
-            pack: 1,
-        };
-        let posting = Posting {
-            meta,
-            product: &product,
-            location: &location,
-            kind: MovementKind::Sale,
-            unit_cost: line.unit_cost,
-            reason: None,
-            document: Some(&document),
-        };
-        match take_stock(conn, engine, &posting, None, line.quantity).await? {
-            Ok(ts) => taken.extend(ts.into_iter().map(|t| (line.product_id, line.unit_cost, t))),
-            Err(available) => shortages.push(Shortage {
-                line: i,
-                product_id: line.product_id,
-                sku: line.sku.clone(),
-                location: location.code.clone(),
-                lot: None,
-                requested: line.quantity,
-                available,
-            }),
-        }
-    }
-    if !shortages.is_empty() {
-        shortages.sort_by_key(|s| s.line);
-        return Err(Error::InsufficientStock(shortages));
-    }
-    record_taken(
-        conn,
-        meta,
-        location.id,
-        MovementKind::Sale,
-        Some(&document),
-        &taken,
-    )
-    .await?;
+    order
+}
 
-    Ok(sale)
+pub(crate) fn line_product(line: &app::sales::NewSaleLine) -> ProductInfo {
+    ProductInfo {
+        id: line.product_id,
+        sku: line.sku.clone(),
+        unit: UnitOfMeasure::Unit,
+        cost: line.unit_cost,
+        pack: 1,
+    }
+}
+
+pub(crate) fn sale_posting<'a>(
+    meta: &'a WriteMeta,
+    product: &'a ProductInfo,
+    location: &'a LocationInfo,
+    document: &'a str,
+    unit_cost: Money,
+) -> Posting<'a> {
+    Posting {
+        meta,
+        product,
+        location,
+        kind: MovementKind::Sale,
+        unit_cost,
+        reason: None,
+        document: Some(document),
+    }
+}
+
+pub(crate) fn shortage(
+    new: &NewSale,
+    i: usize,
+    location: &LocationInfo,
+    available: Qty,
+) -> Shortage {
+    let line = &new.lines[i];
+    Shortage {
+        line: i,
+        product_id: line.product_id,
+        sku: line.sku.clone(),
+        location: location.code.clone(),
+        lot: None,
+        requested: line.quantity,
+        available,
+    }
 }
 
 async fn load_sale(conn: &mut AnyConnection, id: i64, lock: &str) -> Result<Option<(Sale, i64)>> {

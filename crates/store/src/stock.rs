@@ -27,6 +27,7 @@ use sqlx::{AnyConnection, AnyPool};
 
 use crate::idempotency;
 use crate::rows::{date, date_text, db_error, get, instant, parsed};
+use crate::statement::Statement;
 use crate::{Engine, SqlStore};
 
 #[derive(Clone, Debug)]
@@ -309,13 +310,9 @@ impl Posting<'_> {
     }
 
     /// The common case in one statement: the first-expiring lot holds the whole quantity.
-    /// `None` sends the caller to the general path (several lots, or not enough stock).
-    async fn take_first_expiring(
-        &self,
-        conn: &mut AnyConnection,
-        qty: Qty,
-    ) -> Result<Option<Taken>> {
-        let row: Option<(String, i64, Option<String>)> = sqlx::query_as(
+    /// No row sends the caller to the general path (several lots, or not enough stock).
+    pub(crate) fn take_first_expiring_statement(&self, qty: Qty) -> Statement {
+        Statement::new(
             "UPDATE stock_levels SET on_hand = on_hand - $1, updated_at = $2 \
              WHERE product_id = $3 AND location_id = $4 AND on_hand >= $1 AND lot = ( \
                SELECT lot FROM stock_levels WHERE product_id = $3 AND location_id = $4 AND on_hand > 0 \
@@ -326,43 +323,45 @@ impl Posting<'_> {
         .bind(self.meta.now)
         .bind(self.product.id)
         .bind(self.location.id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-        row.map(|(lot, on_hand, expiry)| {
-            Ok(Taken {
-                lot,
-                expiry: date(expiry)?,
-                qty,
-                after: Qty::from_milli(on_hand),
-            })
-        })
-        .transpose()
     }
 
-    /// Takes stock from one lot; `None` when the lot does not hold enough.
-    async fn take(&self, conn: &mut AnyConnection, lot: &str, qty: Qty) -> Result<Option<Taken>> {
-        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+    /// Takes stock from one lot; no row when the lot does not hold enough.
+    pub(crate) fn take_lot_statement(&self, lot: &str, qty: Qty) -> Statement {
+        Statement::new(
             "UPDATE stock_levels SET on_hand = on_hand - $1, updated_at = $2 \
-             WHERE product_id = $3 AND location_id = $4 AND lot = $5 AND on_hand >= $1 RETURNING on_hand, expiry",
+             WHERE product_id = $3 AND location_id = $4 AND lot = $5 AND on_hand >= $1 RETURNING lot, on_hand, expiry",
         )
         .bind(qty.milli())
         .bind(self.meta.now)
         .bind(self.product.id)
         .bind(self.location.id)
         .bind(lot)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-        row.map(|(on_hand, expiry)| {
-            Ok(Taken {
-                lot: lot.to_owned(),
-                expiry: date(expiry)?,
-                qty,
-                after: Qty::from_milli(on_hand),
-            })
-        })
-        .transpose()
+    }
+
+    async fn take_first_expiring(
+        &self,
+        conn: &mut AnyConnection,
+        qty: Qty,
+    ) -> Result<Option<Taken>> {
+        let row: Option<(String, i64, Option<String>)> = self
+            .take_first_expiring_statement(qty)
+            .query_as()
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        row.map(|(lot, on_hand, expiry)| Taken::from_row(lot, on_hand, expiry, qty))
+            .transpose()
+    }
+
+    async fn take(&self, conn: &mut AnyConnection, lot: &str, qty: Qty) -> Result<Option<Taken>> {
+        let row: Option<(String, i64, Option<String>)> = self
+            .take_lot_statement(lot, qty)
+            .query_as()
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        row.map(|(lot, on_hand, expiry)| Taken::from_row(lot, on_hand, expiry, qty))
+            .transpose()
     }
 }
 
@@ -375,8 +374,26 @@ pub(crate) async fn record_taken(
     document: Option<&str>,
     rows: &[(i64, Money, Taken)],
 ) -> Result<()> {
+    if let Some(statement) = record_taken_statement(meta, location_id, kind, document, rows) {
+        statement
+            .query()
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// The INSERT of [`record_taken`]; `None` when nothing was taken.
+pub(crate) fn record_taken_statement(
+    meta: &WriteMeta,
+    location_id: i64,
+    kind: MovementKind,
+    document: Option<&str>,
+    rows: &[(i64, Money, Taken)],
+) -> Option<Statement> {
     if rows.is_empty() {
-        return Ok(());
+        return None;
     }
     let cols = [
         "product_id",
@@ -393,29 +410,27 @@ pub(crate) async fn record_taken(
         "actor",
         "created_at",
     ];
-    let mut q = sqlx::query(AssertSqlSafe(crate::sales::multi_values(
+    let mut statement = Statement::new(crate::sales::multi_values(
         "stock_movements",
         &cols,
         rows.len(),
-    )));
+    ));
     for (product_id, unit_cost, t) in rows {
-        q = q
-            .bind(*product_id)
-            .bind(location_id)
-            .bind(t.lot.clone())
-            .bind(date_text(t.expiry))
-            .bind(kind.as_str())
-            .bind(-t.qty.milli())
-            .bind((t.after + t.qty).milli())
-            .bind(t.after.milli())
-            .bind(unit_cost.minor())
-            .bind(None::<String>)
-            .bind(document.map(str::to_owned))
-            .bind(meta.actor.label.clone())
-            .bind(meta.now);
+        statement.push(*product_id);
+        statement.push(location_id);
+        statement.push(t.lot.clone());
+        statement.push(date_text(t.expiry));
+        statement.push(kind.as_str());
+        statement.push(-t.qty.milli());
+        statement.push((t.after + t.qty).milli());
+        statement.push(t.after.milli());
+        statement.push(unit_cost.minor());
+        statement.push(None::<String>);
+        statement.push(document);
+        statement.push(meta.actor.label.clone());
+        statement.push(meta.now);
     }
-    q.execute(&mut *conn).await.map_err(db_error)?;
-    Ok(())
+    Some(statement)
 }
 
 /// Stock taken from one lot, before its ledger row is written.
@@ -428,6 +443,23 @@ pub(crate) struct Taken {
     pub(crate) after: Qty,
 }
 
+impl Taken {
+    /// From a `RETURNING lot, on_hand, expiry` row of a decrement by `qty`.
+    pub(crate) fn from_row(
+        lot: String,
+        on_hand: i64,
+        expiry: Option<String>,
+        qty: Qty,
+    ) -> Result<Taken> {
+        Ok(Taken {
+            lot,
+            expiry: date(expiry)?,
+            qty,
+            after: Qty::from_milli(on_hand),
+        })
+    }
+}
+
 /// The lots of a product at a location, locked for the rest of the transaction on PostgreSQL.
 pub(crate) async fn lots(
     conn: &mut AnyConnection,
@@ -435,24 +467,32 @@ pub(crate) async fn lots(
     product_id: i64,
     location_id: i64,
 ) -> Result<Vec<LotBalance>> {
-    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+    let rows: Vec<(String, Option<String>, i64)> = lots_statement(engine, product_id, location_id)
+        .query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(lot, expiry, on_hand)| lot_balance(lot, expiry, on_hand))
+        .collect()
+}
+
+/// `lot, expiry, on_hand` of every lot of a product at a location, in lot order.
+pub(crate) fn lots_statement(engine: Engine, product_id: i64, location_id: i64) -> Statement {
+    Statement::new(format!(
         "SELECT lot, expiry, on_hand FROM stock_levels WHERE product_id = $1 AND location_id = $2 ORDER BY lot{}",
         engine.for_update()
-    )))
+    ))
     .bind(product_id)
     .bind(location_id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    rows.into_iter()
-        .map(|(lot, expiry, on_hand)| {
-            Ok(LotBalance {
-                lot,
-                expiry: date(expiry)?,
-                on_hand: Qty::from_milli(on_hand),
-            })
-        })
-        .collect()
+}
+
+pub(crate) fn lot_balance(lot: String, expiry: Option<String>, on_hand: i64) -> Result<LotBalance> {
+    Ok(LotBalance {
+        lot,
+        expiry: date(expiry)?,
+        on_hand: Qty::from_milli(on_hand),
+    })
 }
 
 pub(crate) enum LineOutcome {
@@ -460,7 +500,6 @@ pub(crate) enum LineOutcome {
     Short(Qty),
 }
 
-/// Removes `qty` from one named lot or, without a lot, first-expiry-first-out across lots.
 /// Takes `qty` from one named lot or, without a lot, first-expiry-first-out across lots;
 /// `Err(available)` when there is not enough. Ledger rows are the caller's to write.
 pub(crate) async fn take_stock(
@@ -476,21 +515,9 @@ pub(crate) async fn take_stock(
         return Ok(Ok(vec![t]));
     }
     let balances = lots(conn, engine, p.product.id, p.location.id).await?;
-    let takes = match lot {
-        Some(lot) => {
-            let available = balances
-                .iter()
-                .find(|b| b.lot == lot)
-                .map_or(Qty::ZERO, |b| b.on_hand);
-            if available < qty {
-                return Ok(Err(available));
-            }
-            vec![(lot.to_owned(), qty)]
-        }
-        None => match ledger::allocate_fefo(&balances, qty) {
-            Ok(t) => t.into_iter().map(|t| (t.lot, t.qty)).collect(),
-            Err(short) => return Ok(Err(short.available)),
-        },
+    let takes = match plan_takes(&balances, lot, qty) {
+        Ok(t) => t,
+        Err(available) => return Ok(Err(available)),
     };
     let mut out = Vec::with_capacity(takes.len());
     for (lot, q) in takes {
@@ -501,6 +528,29 @@ pub(crate) async fn take_stock(
         }
     }
     Ok(Ok(out))
+}
+
+/// Which lots give `qty`: the named one, or first-expiry-first-out; `Err(available)` when short.
+pub(crate) fn plan_takes(
+    balances: &[LotBalance],
+    lot: Option<&str>,
+    qty: Qty,
+) -> std::result::Result<Vec<(String, Qty)>, Qty> {
+    match lot {
+        Some(lot) => {
+            let available = balances
+                .iter()
+                .find(|b| b.lot == lot)
+                .map_or(Qty::ZERO, |b| b.on_hand);
+            if available < qty {
+                return Err(available);
+            }
+            Ok(vec![(lot.to_owned(), qty)])
+        }
+        None => ledger::allocate_fefo(balances, qty)
+            .map(|t| t.into_iter().map(|t| (t.lot, t.qty)).collect())
+            .map_err(|short| short.available),
+    }
 }
 
 /// Removes stock and writes one ledger row per lot touched.
