@@ -14,6 +14,7 @@ engine_tests!(
     scale_labels_carry_weight_or_price,
     sales_take_lots_first_expiry_first_and_returns_restock_them,
     ticket_retry_with_the_same_key_sells_once,
+    a_ticket_with_a_repeated_product_is_audited_once,
     short_ticket_lists_every_short_line_and_writes_nothing,
     partial_returns_refund_and_never_exceed_what_was_sold,
     till_shift_expected_counted_and_difference,
@@ -216,6 +217,38 @@ async fn ticket_retry_with_the_same_key_sells_once(engine: Engine) {
     assert_eq!(s.on_hand(id, "S01").await, "3");
     let shift_now = s.get(&format!("/api/v1/shifts/{shift}")).await;
     assert_eq!(shift_now.ok(200)["tickets"], 1);
+}
+
+async fn a_ticket_with_a_repeated_product_is_audited_once(engine: Engine) {
+    let (s, shift) = store_with_shift(engine).await;
+    let id = product(&s, json!({"sku": "PAN", "name": "Pan", "category": "Panadería", "cost": "100", "price": "200", "vat_rate": "10.5"})).await;
+    receive(&s, "PAN", "S01", "5").await;
+    let sale = s
+        .post("/api/v1/sales", json!({"shift": shift, "lines": [{"sku": "PAN", "quantity": "2"}, {"sku": "PAN", "quantity": "1"}], "payments": [{"method": "cash", "amount": "600"}]}))
+        .await;
+    let sale_id = sale.ok(201)["id"].as_i64().unwrap();
+    assert_eq!(s.on_hand(id, "S01").await, "2");
+    let sold = s
+        .get(&format!(
+            "/api/v1/stock/movements?product_id={id}&kind=sale"
+        ))
+        .await;
+    let sold: Vec<Value> = sold.ok(200)["items"].as_array().unwrap().clone();
+    let total: i64 = sold
+        .iter()
+        .map(|m| m["quantity"].as_str().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(total, -3, "{sold:?}");
+    let audit = s.get("/api/v1/audit?limit=50").await;
+    let entries: Vec<Value> = audit.ok(200)["items"].as_array().unwrap().clone();
+    let tickets: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "sale.created")
+        .collect();
+    assert_eq!(tickets.len(), 1, "{entries:?}");
+    assert_eq!(tickets[0]["entity_id"], sale_id.to_string());
+    assert!(!entries.iter().any(|e| e["action"] == "stock.sale"));
+    assert!(s.ledger_ok().await);
 }
 
 async fn short_ticket_lists_every_short_line_and_writes_nothing(engine: Engine) {

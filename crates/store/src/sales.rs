@@ -22,7 +22,8 @@ use crate::idempotency;
 use crate::rows::{date, db_error, get, instant, parsed, placeholders, vat_from_bp};
 use crate::statement::Statement;
 use crate::stock::{
-    LocationInfo, Posting, ProductInfo, record_taken, resolve_location, take_stock,
+    LocationInfo, Posting, ProductInfo, record_taken, resolve_location, take_sold_statement,
+    take_stock,
 };
 use crate::{Engine, SqlStore};
 
@@ -382,12 +383,35 @@ async fn post_sale_tx(
         .map_err(db_error)?;
 
     // Stock last, so hot rows stay locked as briefly as possible, in product order (one lock
-    // order for every transaction). The ledger rows of all lines go in one statement.
+    // order for every transaction): first every product from its first-expiring lot in one
+    // statement that also writes their ledger rows, then the rare rest line by line.
     let document = sale_document(sale_id);
-    let mut taken = Vec::with_capacity(new.lines.len());
-    let mut shortages = Vec::new();
-    for i in lines_in_lock_order(new) {
+    let order = lines_in_lock_order(new);
+    let mut items: Vec<(i64, Qty, Money)> = Vec::with_capacity(order.len());
+    for &i in &order {
         let line = &new.lines[i];
+        match items.last_mut() {
+            Some(last) if last.0 == line.product_id => last.1 += line.quantity,
+            _ => items.push((line.product_id, line.quantity, line.unit_cost)),
+        }
+    }
+    let mut done = std::collections::HashSet::new();
+    if engine == Engine::Postgres && !items.is_empty() {
+        let rows: Vec<(i64, String, i64, Option<String>)> =
+            take_sold_statement(meta, location.id, &document, &items)
+                .query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_error)?;
+        done.extend(rows.into_iter().map(|(product_id, ..)| product_id));
+    }
+    let mut taken = Vec::new();
+    let mut shortages = Vec::new();
+    for i in order {
+        let line = &new.lines[i];
+        if done.contains(&line.product_id) {
+            continue;
+        }
         let product = line_product(line);
         let posting = sale_posting(meta, &product, location, &document, line.unit_cost);
         match take_stock(conn, engine, &posting, None, line.quantity).await? {

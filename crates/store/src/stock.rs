@@ -384,6 +384,54 @@ pub(crate) async fn record_taken(
     Ok(())
 }
 
+/// PostgreSQL: a ticket's stock in one statement — every product taken from its first-expiring
+/// lot when that lot holds the quantity, with the ledger rows written by the same statement —
+/// so the hot rows stay locked for one round trip and the COMMIT, not one per line.
+/// `items` are `(product, quantity, unit cost)` in product order, one per product; the rows
+/// returned (`product_id, lot, on_hand, expiry`) name those taken, the rest need the general path.
+pub(crate) fn take_sold_statement(
+    meta: &WriteMeta,
+    location_id: i64,
+    document: &str,
+    items: &[(i64, Qty, Money)],
+) -> Statement {
+    let values: Vec<String> = (0..items.len())
+        .map(|i| {
+            let first = 6 + i * 3;
+            format!(
+                "(${first}::BIGINT, ${}::BIGINT, ${}::BIGINT)",
+                first + 1,
+                first + 2
+            )
+        })
+        .collect();
+    let mut statement = Statement::new(format!(
+        "WITH v (product_id, qty, unit_cost) AS (VALUES {}), \
+         taken AS (UPDATE stock_levels s SET on_hand = s.on_hand - v.qty, updated_at = $2 FROM v \
+           WHERE s.product_id = v.product_id AND s.location_id = $1 AND s.on_hand >= v.qty AND s.lot = ( \
+             SELECT l.lot FROM stock_levels l WHERE l.product_id = v.product_id AND l.location_id = $1 AND l.on_hand > 0 \
+             ORDER BY l.expiry IS NULL, l.expiry, l.lot LIMIT 1) \
+           RETURNING s.product_id, s.lot, s.expiry, s.on_hand, v.qty, v.unit_cost), \
+         ledger AS (INSERT INTO stock_movements (product_id, location_id, lot, expiry, kind, quantity, before_qty, \
+           after_qty, unit_cost, reason, document, actor, created_at) \
+           SELECT product_id, $1, lot, expiry, $5, -qty, on_hand + qty, on_hand, unit_cost, NULL, $3, $4, $2 \
+           FROM taken ORDER BY product_id) \
+         SELECT product_id, lot, on_hand, expiry FROM taken",
+        values.join(", ")
+    ))
+    .bind(location_id)
+    .bind(meta.now)
+    .bind(document)
+    .bind(meta.actor.label.clone())
+    .bind(MovementKind::Sale.as_str());
+    for (product_id, qty, unit_cost) in items {
+        statement.push(*product_id);
+        statement.push(qty.milli());
+        statement.push(unit_cost.minor());
+    }
+    statement
+}
+
 /// The INSERT of [`record_taken`]; `None` when nothing was taken.
 pub(crate) fn record_taken_statement(
     meta: &WriteMeta,
