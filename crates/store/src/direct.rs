@@ -150,11 +150,9 @@ pub(crate) fn post_sale(
     new: &NewSale,
     location: &LocationInfo,
 ) -> Result<Sale> {
-    let inserted = query(
-        conn,
-        &sales::sale_insert_statement(Engine::Sqlite, meta, new),
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-    )?;
+    let inserted = query(conn, &sales::sale_insert_statement(meta, new), |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
     let Some(&(sale_id, location_id)) = inserted.first() else {
         let exists = query(conn, &sales::shift_exists_statement(new.shift), |r| {
             r.get::<_, i64>(0)

@@ -321,7 +321,7 @@ pub(crate) async fn post_sale(
             meta,
             Arc::new(move |conn| {
                 let (meta, new, location) = (owned_meta.clone(), new.clone(), location.clone());
-                Box::pin(async move { post_sale_tx(conn, engine, &meta, &new, &location).await })
+                Box::pin(async move { post_sale_tx(conn, &meta, &new, &location).await })
             }),
         )
         .await
@@ -347,14 +347,15 @@ async fn shift_location(store: &SqlStore, shift: i64) -> Result<LocationInfo> {
     Ok(location)
 }
 
+/// PostgreSQL's ticket (SQLite's is [`crate::direct::post_sale`]): few round trips, because
+/// under load every round trip is scheduling delay, and the last ones hold hot rows locked.
 async fn post_sale_tx(
     conn: &mut AnyConnection,
-    engine: Engine,
     meta: &WriteMeta,
     new: &NewSale,
     location: &LocationInfo,
 ) -> Result<Sale> {
-    let inserted: Option<(i64, i64)> = sale_insert_statement(engine, meta, new)
+    let inserted: Option<(i64, i64)> = ticket_statement(meta, new)
         .query_as()
         .fetch_optional(&mut *conn)
         .await
@@ -371,16 +372,6 @@ async fn post_sale_tx(
     // Recorded before any stock is touched: a retry of a ticket that sold the last unit finds
     // this result instead of a 409.
     idempotency::record(conn, meta, &sale).await?;
-    sale_lines_statement(sale_id, new)
-        .query()
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    sale_payments_statement(sale_id, new)
-        .query()
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
 
     // Stock last, so hot rows stay locked as briefly as possible, in product order (one lock
     // order for every transaction): first every product from its first-expiring lot in one
@@ -396,7 +387,7 @@ async fn post_sale_tx(
         }
     }
     let mut done = std::collections::HashSet::new();
-    if engine == Engine::Postgres && !items.is_empty() {
+    if !items.is_empty() {
         let rows: Vec<(i64, String, i64, Option<String>)> =
             take_sold_statement(meta, location.id, &document, &items)
                 .query_as()
@@ -414,7 +405,7 @@ async fn post_sale_tx(
         }
         let product = line_product(line);
         let posting = sale_posting(meta, &product, location, &document, line.unit_cost);
-        match take_stock(conn, engine, &posting, None, line.quantity).await? {
+        match take_stock(conn, Engine::Postgres, &posting, None, line.quantity).await? {
             Ok(ts) => taken.extend(ts.into_iter().map(|t| (line.product_id, line.unit_cost, t))),
             Err(available) => shortages.push(shortage(new, i, location, available)),
         }
@@ -435,17 +426,17 @@ async fn post_sale_tx(
     Ok(sale)
 }
 
-// The ticket's statements and pieces, shared by the sqlx path above and SQLite's direct writer.
+// The ticket's pieces shared by PostgreSQL's path above and SQLite's direct writer, and the
+// statements SQLite's writer runs one by one.
 
-/// Inserts the ticket if its shift is open (row-locked against a concurrent close on
-/// PostgreSQL), so checking the shift costs no extra round trip; returns `id, location_id`.
-pub(crate) fn sale_insert_statement(engine: Engine, meta: &WriteMeta, new: &NewSale) -> Statement {
-    Statement::new(format!(
+/// SQLite: inserts the ticket if its shift is open, so checking the shift costs no extra
+/// statement; returns `id, location_id`. Lines and payments follow in their own statements.
+pub(crate) fn sale_insert_statement(meta: &WriteMeta, new: &NewSale) -> Statement {
+    Statement::new(
         "INSERT INTO sales (shift_id, location_id, subtotal, discount, total, paid, change_given, status, actor, created_at) \
-         SELECT s.id, s.location_id, $2, $3, $4, $5, $6, 'completed', $7, $8 FROM shifts s WHERE s.id = $1 AND s.status = 'open'{} \
+         SELECT s.id, s.location_id, $2, $3, $4, $5, $6, 'completed', $7, $8 FROM shifts s WHERE s.id = $1 AND s.status = 'open' \
          RETURNING id, location_id",
-        shift_lock(engine, false)
-    ))
+    )
     .bind(new.shift)
     .bind(new.subtotal.minor())
     .bind(new.discount.minor())
@@ -454,6 +445,77 @@ pub(crate) fn sale_insert_statement(engine: Engine, meta: &WriteMeta, new: &NewS
     .bind(new.settlement.change.minor())
     .bind(meta.actor.label.clone())
     .bind(meta.now)
+}
+
+/// PostgreSQL: the ticket, its lines and its payments in one statement (data-modifying CTEs),
+/// inserted only if the shift is open, which it row-locks against a concurrent close.
+fn ticket_statement(meta: &WriteMeta, new: &NewSale) -> Statement {
+    const HEAD: usize = 8;
+    const LINE: usize = 12;
+    let lines: Vec<String> = (0..new.lines.len())
+        .map(|i| {
+            let first = HEAD + 1 + i * LINE;
+            let casts: Vec<String> = (first..first + LINE)
+                .map(|n| format!("${n}::BIGINT"))
+                .collect();
+            format!("({})", casts.join(", "))
+        })
+        .collect();
+    let first_payment = HEAD + 1 + new.lines.len() * LINE;
+    let payments: Vec<String> = (0..new.payments.len())
+        .map(|i| {
+            let n = first_payment + i * 3;
+            format!("(${n}::BIGINT, ${}::TEXT, ${}::BIGINT)", n + 1, n + 2)
+        })
+        .collect();
+    let payments_cte = if payments.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", paid AS (INSERT INTO sale_payments (sale_id, seq, method, amount) \
+             SELECT sale.id, p.* FROM sale, (VALUES {}) AS p (seq, method, amount))",
+            payments.join(", ")
+        )
+    };
+    let mut statement = Statement::new(format!(
+        "WITH sale AS (INSERT INTO sales (shift_id, location_id, subtotal, discount, total, paid, change_given, status, actor, created_at) \
+           SELECT s.id, s.location_id, $2, $3, $4, $5, $6, 'completed', $7, $8 FROM shifts s WHERE s.id = $1 AND s.status = 'open' FOR SHARE \
+           RETURNING id, location_id), \
+         lines AS (INSERT INTO sale_lines (sale_id, line_no, product_id, quantity, unit_price, gross, line_discount, ticket_discount, \
+           total, net, vat, vat_bp, unit_cost) \
+           SELECT sale.id, l.* FROM sale, (VALUES {}) AS l (line_no, product_id, quantity, unit_price, gross, line_discount, \
+           ticket_discount, total, net, vat, vat_bp, unit_cost)){payments_cte} \
+         SELECT id, location_id FROM sale",
+        lines.join(", ")
+    ))
+    .bind(new.shift)
+    .bind(new.subtotal.minor())
+    .bind(new.discount.minor())
+    .bind(new.total.minor())
+    .bind(new.settlement.paid.minor())
+    .bind(new.settlement.change.minor())
+    .bind(meta.actor.label.clone())
+    .bind(meta.now);
+    for (i, l) in new.lines.iter().enumerate() {
+        statement.push(i as i64 + 1);
+        statement.push(l.product_id);
+        statement.push(l.quantity.milli());
+        statement.push(l.unit_price.minor());
+        statement.push(l.priced.gross.minor());
+        statement.push(l.priced.line_discount.minor());
+        statement.push(l.priced.ticket_discount.minor());
+        statement.push(l.priced.total.minor());
+        statement.push(l.priced.net.minor());
+        statement.push(l.priced.vat.minor());
+        statement.push(l.priced.vat_rate.basis_points());
+        statement.push(l.unit_cost.minor());
+    }
+    for (i, p) in new.payments.iter().enumerate() {
+        statement.push(i as i64);
+        statement.push(p.method.as_str());
+        statement.push(p.amount.minor());
+    }
+    statement
 }
 
 pub(crate) fn shift_exists_statement(shift: i64) -> Statement {
