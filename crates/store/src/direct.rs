@@ -17,8 +17,9 @@ use crate::statement::{Param, Statement};
 use crate::stock::{self, LocationInfo, Posting, Taken};
 use crate::{Engine, SQLITE_PRAGMAS};
 
-/// Opens the writer's own connection to the database file a `sqlite:` URL names.
-pub(crate) fn open(url: &str) -> std::result::Result<Connection, String> {
+/// The database file a `sqlite:` URL names; in-memory databases cannot be shared by the
+/// writer's connections and are refused.
+fn sqlite_path(url: &str) -> std::result::Result<&str, String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -29,6 +30,10 @@ pub(crate) fn open(url: &str) -> std::result::Result<Connection, String> {
             "SQLite en memoria no está soportado: indique un archivo (sqlite://almacen.db)".into(),
         );
     }
+    Ok(path)
+}
+
+fn connect(path: &str) -> std::result::Result<Connection, String> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -38,8 +43,64 @@ pub(crate) fn open(url: &str) -> std::result::Result<Connection, String> {
     .map_err(|e| format!("no se pudo abrir {path}: {e}"))?;
     conn.execute_batch(SQLITE_PRAGMAS)
         .map_err(|e| format!("no se pudo configurar SQLite: {e}"))?;
+    Ok(conn)
+}
+
+/// Opens the writer's own connection to the database file a `sqlite:` URL names.
+pub(crate) fn open(url: &str) -> std::result::Result<Connection, String> {
+    let conn = connect(sqlite_path(url)?)?;
+    conn.execute_batch(WRITER_PRAGMAS)
+        .map_err(|e| format!("no se pudo configurar SQLite: {e}"))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// The writer connections never checkpoint: copying the WAL back into the database (and its
+/// fsync) would stall every queued ticket. [`Checkpointer`] does it beside them.
+pub(crate) const WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 0;";
+
+/// Checkpoints the WAL from its own thread and connection while the writer keeps writing;
+/// stops when dropped.
+pub(crate) struct Checkpointer {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+/// WAL frames (4 KiB pages) above which the checkpointer briefly waits for the writer to
+/// restart the log, so that the file cannot grow without bound under constant load.
+const WAL_RESTART_FRAMES: i64 = 25_000;
+
+impl Checkpointer {
+    pub(crate) fn start(url: &str) -> std::result::Result<Checkpointer, String> {
+        let conn = connect(sqlite_path(url)?)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("almacen-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(std::time::Duration::from_millis(250))
+                {
+                    let frames = checkpoint(&conn, "PASSIVE");
+                    if frames > WAL_RESTART_FRAMES {
+                        checkpoint(&conn, "RESTART");
+                    }
+                }
+                checkpoint(&conn, "PASSIVE");
+            })
+            .map_err(|e| format!("no se pudo iniciar el checkpoint de SQLite: {e}"))?;
+        Ok(Checkpointer { _stop: stop })
+    }
+}
+
+/// Runs one checkpoint; the WAL's size in frames before it (0 when it failed, which is logged).
+fn checkpoint(conn: &Connection, mode: &str) -> i64 {
+    let sql = format!("PRAGMA wal_checkpoint({mode})");
+    match conn.query_row(&sql, [], |r| r.get::<_, i64>(1)) {
+        Ok(frames) => frames,
+        Err(e) => {
+            tracing::warn!(error = %e, mode, "SQLite checkpoint failed");
+            0
+        }
+    }
 }
 
 /// Same mapping as [`crate::db_error`]: busy is a 503 to retry, a unique violation a 409.
@@ -61,13 +122,14 @@ fn prepared<'c>(
     conn: &'c Connection,
     statement: &Statement,
 ) -> Result<rusqlite::CachedStatement<'c>> {
+    use std::fmt::Write;
     let mut prepared = conn.prepare_cached(&statement.sql).map_err(sqlite_error)?;
+    let mut name = String::with_capacity(8);
     for (i, param) in statement.params.iter().enumerate() {
         // `$n` names are numbered by first appearance, not by n: look each one up.
-        let Some(index) = prepared
-            .parameter_index(&format!("${}", i + 1))
-            .map_err(sqlite_error)?
-        else {
+        name.clear();
+        let _ = write!(name, "${}", i + 1);
+        let Some(index) = prepared.parameter_index(&name).map_err(sqlite_error)? else {
             continue;
         };
         match param {

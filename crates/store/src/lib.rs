@@ -93,6 +93,8 @@ pub struct SqlStore {
     writer: Option<writer::GroupCommitWriter>,
     resolve_cache: stock::ResolveCache,
     known_keys: Option<idempotency::KnownKeys>,
+    /// SQLite: checkpoints the WAL beside the writer, which never does.
+    _checkpointer: Option<direct::Checkpointer>,
 }
 
 /// A unit of work run inside one write transaction; `Fn` because PostgreSQL may retry it.
@@ -140,6 +142,7 @@ impl SqlStore {
             .connect_with(connect.clone())
             .await
             .map_err(|e| format!("no se pudo abrir la base de datos: {e}"))?;
+        let mut checkpointer = None;
         let writer = match engine {
             Engine::Sqlite => {
                 let mut conn = AnyConnection::connect_with(&connect)
@@ -148,7 +151,11 @@ impl SqlStore {
                 conn.execute(SQLITE_PRAGMAS)
                     .await
                     .map_err(|e| format!("no se pudo configurar SQLite: {e}"))?;
+                conn.execute(direct::WRITER_PRAGMAS)
+                    .await
+                    .map_err(|e| format!("no se pudo configurar SQLite: {e}"))?;
                 let direct = direct::open(&url)?;
+                checkpointer = Some(direct::Checkpointer::start(&url)?);
                 Some(
                     writer::GroupCommitWriter::start(conn, direct, opts.group_commit_max)
                         .map_err(|e| format!("no se pudo iniciar el escritor de SQLite: {e}"))?,
@@ -162,6 +169,7 @@ impl SqlStore {
             writer,
             resolve_cache: stock::ResolveCache::default(),
             known_keys: (engine == Engine::Sqlite).then(idempotency::KnownKeys::default),
+            _checkpointer: checkpointer,
         })
     }
 
