@@ -57,6 +57,23 @@ impl Engine {
         }
     }
 
+    /// A subquery over a JSON array of integer tuples bound at `$param`, one column per name:
+    /// lets a single statement carry thousands of rows without thousands of binds.
+    pub(crate) fn int_rows(self, param: usize, cols: &[&str]) -> String {
+        let pick = |i: usize, c: &str| match self {
+            Engine::Sqlite => format!("CAST(json_extract(value, '$[{i}]') AS BIGINT) AS {c}"),
+            Engine::Postgres => format!("(e ->> {i})::bigint AS {c}"),
+        };
+        let cols: Vec<String> = cols.iter().enumerate().map(|(i, c)| pick(i, c)).collect();
+        match self {
+            Engine::Sqlite => format!("(SELECT {} FROM json_each(${param}))", cols.join(", ")),
+            Engine::Postgres => format!(
+                "(SELECT {} FROM json_array_elements(${param}::json) AS e)",
+                cols.join(", ")
+            ),
+        }
+    }
+
     /// Row lock for reads that precede a guarded update; SQLite has one writer and needs none.
     pub(crate) fn for_update(self) -> &'static str {
         match self {

@@ -586,7 +586,7 @@ async fn apply_tx(
             "los precios, costos o reglas cambiaron desde la vista previa; genere una nueva",
         ));
     }
-    write_lines(conn, meta, id, &req, &lines).await?;
+    write_lines(conn, engine, meta, id, &req, &lines).await?;
     if let Some(r) = remember {
         // Few rows (one per list item at most); an upsert each keeps a repeated key harmless.
         for m in &r.mappings {
@@ -637,77 +637,76 @@ async fn apply_tx(
     })
 }
 
-/// New costs and prices, their histories: a batched statement per thousand products.
+/// `[[id, cost, price], …]` of the lines.
+fn lines_json<'a>(ls: impl Iterator<Item = &'a PlanLine>) -> String {
+    let mut out = String::from("[");
+    for (i, l) in ls.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "[{},{},{}]",
+            l.product_id,
+            l.new_cost.minor(),
+            l.new_price.minor()
+        ));
+    }
+    out.push(']');
+    out
+}
+
+/// New costs and prices and their histories: three statements whatever the number of
+/// products, each reading the lines from one JSON parameter (binding three values per product
+/// cost more than the writes themselves).
 async fn write_lines(
     conn: &mut AnyConnection,
+    engine: Engine,
     meta: &WriteMeta,
     update_id: i64,
     req: &PriceUpdateRequest,
     lines: &[PlanLine],
 ) -> Result<()> {
-    for chunk in lines.chunks(BATCH) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
-            .collect();
-        let sql = format!(
-            "WITH v (id, cost, price) AS (VALUES {}) UPDATE products SET cost = v.cost, price = v.price, updated_at = $1 \
-             FROM v WHERE products.id = v.id",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(meta.now);
-        for l in chunk {
-            q = q
-                .bind(l.product_id)
-                .bind(l.new_cost.minor())
-                .bind(l.new_price.minor());
-        }
-        q.execute(&mut *conn).await.map_err(db_error)?;
-
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "(${}, ${}, ${}, $1, $2, $3, $4, $5)",
-                    3 * i + 6,
-                    3 * i + 7,
-                    3 * i + 8
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO price_history (product_id, price, cost, changed_at, actor, reason, source, update_id) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(meta.now)
-            .bind(&meta.actor.label)
-            .bind(&req.reason)
-            .bind(&req.source)
-            .bind(update_id);
-        for l in chunk {
-            q = q
-                .bind(l.product_id)
-                .bind(l.new_price.minor())
-                .bind(l.new_cost.minor());
-        }
-        q.execute(&mut *conn).await.map_err(db_error)?;
-
-        let costs: Vec<&PlanLine> = chunk.iter().filter(|l| l.new_cost != l.old_cost).collect();
-        if !costs.is_empty() {
-            let values: Vec<String> = (0..costs.len())
-                .map(|i| format!("(${}, ${}, $1, $2)", 2 * i + 3, 2 * i + 4))
-                .collect();
-            let sql = format!(
-                "INSERT INTO product_cost_history (product_id, cost, changed_at, source) VALUES {}",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql))
-                .bind(meta.now)
-                .bind(&req.source);
-            for l in costs {
-                q = q.bind(l.product_id).bind(l.new_cost.minor());
-            }
-            q.execute(&mut *conn).await.map_err(db_error)?;
-        }
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let all = lines_json(lines.iter());
+    let moved: Vec<&PlanLine> = lines.iter().filter(|l| l.new_cost != l.old_cost).collect();
+    let costs = (!moved.is_empty()).then(|| lines_json(moved.into_iter()));
+    let cols = ["id", "cost", "price"];
+    sqlx::query(AssertSqlSafe(format!(
+        "WITH v AS {} UPDATE products SET cost = v.cost, price = v.price, updated_at = $1 FROM v WHERE products.id = v.id",
+        engine.int_rows(2, &cols)
+    )))
+    .bind(meta.now)
+    .bind(&all)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO price_history (product_id, price, cost, changed_at, actor, reason, source, update_id) \
+         SELECT v.id, v.price, v.cost, $1, $2, $3, $4, $5 FROM {} v",
+        engine.int_rows(6, &cols)
+    )))
+    .bind(meta.now)
+    .bind(&meta.actor.label)
+    .bind(&req.reason)
+    .bind(&req.source)
+    .bind(update_id)
+    .bind(&all)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    if let Some(costs) = costs {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO product_cost_history (product_id, cost, changed_at, source) SELECT v.id, v.cost, $1, $2 FROM {} v",
+            engine.int_rows(3, &cols)
+        )))
+        .bind(meta.now)
+        .bind(&req.source)
+        .bind(&costs)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     }
     Ok(())
 }
