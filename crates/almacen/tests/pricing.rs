@@ -18,6 +18,7 @@ engine_tests!(
     inflation_index_projects_and_reindexes_costs,
     supplier_list_reports_each_outcome_and_reimport_changes_nothing,
     shelf_labels_render_scannable_ean13,
+    receipt_cost_rise_proposes_repricing,
 );
 
 /// A valid EAN-13 from its first 12 digits.
@@ -983,4 +984,40 @@ async fn shelf_labels_render_scannable_ean13(engine: Engine) {
     assert_eq!(res.status().as_u16(), 422);
     let res = fetch(json!({"product_ids": [4242]})).await;
     assert_eq!(res.status().as_u16(), 422);
+}
+
+async fn receipt_cost_rise_proposes_repricing(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("D01", "warehouse").await;
+    let sup = supplier(&s, "30500010912").await;
+    let id = product(&s, json!({"sku": "R1", "name": "Aceite", "category": "Almacén", "cost": "1000", "price": "1500", "vat_rate": "21", "supplier_id": sup})).await;
+    let other = product(&s, json!({"sku": "R2", "name": "Vinagre", "category": "Almacén", "cost": "1000", "price": "1500", "vat_rate": "21", "supplier_id": sup})).await;
+    // +2 % stays under the 5 % threshold: no proposal.
+    let small = s
+        .post("/api/v1/receipts", json!({"supplier_id": sup, "location": "D01", "lines": [{"sku": "R2", "quantity": "10", "unit_cost": "1020.00"}]}))
+        .await
+        .ok(201)
+        .clone();
+    assert_eq!(small["repricing"], Value::Null);
+    assert_eq!(small["lines"][0]["previous_cost"], "1000.00");
+    // +20 % with nothing on hand: the cost becomes 1200 and a repricing is proposed, not applied.
+    let big = s
+        .post("/api/v1/receipts", json!({"supplier_id": sup, "location": "D01", "lines": [{"sku": "R1", "quantity": "10", "unit_cost": "1200.00"}]}))
+        .await
+        .ok(201)
+        .clone();
+    let proposal = &big["repricing"];
+    assert_eq!(proposal["changes"], 1);
+    assert_eq!(proposal["lines"][0]["product_id"], id);
+    assert_eq!(proposal["lines"][0]["old_cost"], "1200.00");
+    assert_eq!(proposal["lines"][0]["new_price"], "1800.00");
+    assert_eq!(price_of(&s, id).await, ("1200.00".into(), "1500.00".into()));
+    s.post(
+        &format!("/api/v1/price-updates/{}/apply", proposal["id"]),
+        json!({"token": proposal["token"]}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(price_of(&s, id).await, ("1200.00".into(), "1800.00".into()));
+    assert_eq!(price_of(&s, other).await.1, "1500.00");
 }

@@ -40,6 +40,7 @@ pub struct Settings {
     pub seasonal: domain::season::SeasonalFactors,
     pub login: auth::LoginPolicy,
     pub sales: sales::SalesSettings,
+    pub pricing: pricing::PricingSettings,
 }
 
 /// The application: the store, the clock and the settings every use case shares.

@@ -233,6 +233,23 @@ pub struct Projection {
     pub projected: Money,
 }
 
+/// Pricing settings of the shop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PricingSettings {
+    /// A receipt line costing more than the previous cost by over this percentage proposes a
+    /// repricing of the product.
+    pub receipt_rise_threshold: Percent,
+}
+
+impl Default for PricingSettings {
+    fn default() -> Self {
+        PricingSettings {
+            receipt_rise_threshold: Percent::from_bp(500),
+        }
+    }
+}
+
 /// "YYYY-MM" or "MM/YYYY" → "YYYY-MM".
 pub fn parse_month(raw: &str) -> Option<String> {
     let s = raw.trim();
@@ -325,6 +342,8 @@ pub enum UpdateAction {
     Reprice,
     /// New costs from a supplier price list, repriced by the rules.
     SetCosts(Vec<(i64, Money)>),
+    /// Costs already moved (by a receipt) from these earlier costs: reprice at the current cost.
+    CostRose(Vec<(i64, Money)>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -458,8 +477,8 @@ pub fn plan(
         .iter()
         .filter_map(|(m, r)| month_key(m).map(|k| (k, *r)))
         .collect();
-    let set_costs: HashMap<i64, Money> = match &req.action {
-        UpdateAction::SetCosts(c) => c.iter().copied().collect(),
+    let given: HashMap<i64, Money> = match &req.action {
+        UpdateAction::SetCosts(c) | UpdateAction::CostRose(c) => c.iter().copied().collect(),
         _ => HashMap::new(),
     };
     // Products last repriced on the same day share one compounding factor.
@@ -480,6 +499,13 @@ pub fn plan(
                 let unrounded = percent.apply(row.price);
                 (row.cost, rules::finish(row.cost, unrounded, row.vat, &rule))
             }
+            UpdateAction::CostRose(_) => {
+                let before = given.get(&row.product_id).copied().unwrap_or(row.cost);
+                (
+                    row.cost,
+                    rules::reprice(before, row.price, row.cost, row.vat, &rule),
+                )
+            }
             action => {
                 let new_cost = match action {
                     UpdateAction::Raise { percent, .. } => percent.apply(row.cost),
@@ -491,9 +517,9 @@ pub fn plan(
                         rules::project_by_months(row.cost, spans).field("rate")?
                     }
                     UpdateAction::SetCosts(_) => {
-                        set_costs.get(&row.product_id).copied().unwrap_or(row.cost)
+                        given.get(&row.product_id).copied().unwrap_or(row.cost)
                     }
-                    UpdateAction::Reprice => row.cost,
+                    UpdateAction::Reprice | UpdateAction::CostRose(_) => row.cost,
                 };
                 (
                     new_cost,
@@ -827,6 +853,41 @@ impl App {
             ));
         }
         self.store.apply_price_update(&meta, id, token).await
+    }
+
+    /// Receipt lines whose cost rose more than the threshold over the previous cost get a
+    /// previewed repricing (nothing is applied until someone applies it).
+    pub(crate) async fn propose_repricing(
+        &self,
+        receipt: &crate::purchasing::Receipt,
+        meta: &WriteMeta,
+    ) -> Result<Option<PricePreview>> {
+        let threshold = self.settings.pricing.receipt_rise_threshold;
+        let mut rose: Vec<(i64, Money)> = Vec::new();
+        for l in &receipt.lines {
+            let limit = threshold.apply(l.previous_cost);
+            if l.previous_cost.is_positive()
+                && l.unit_cost > limit
+                && !rose.iter().any(|(id, _)| *id == l.product_id)
+            {
+                rose.push((l.product_id, l.previous_cost));
+            }
+        }
+        if rose.is_empty() {
+            return Ok(None);
+        }
+        rose.sort_by_key(|(id, _)| *id);
+        let req = PriceUpdateRequest {
+            selection: Selection {
+                product_ids: Some(rose.iter().map(|(id, _)| *id).collect()),
+                ..Selection::default()
+            },
+            action: UpdateAction::CostRose(rose),
+            reason: format!("Aumento de costo en la recepción {}", receipt.id),
+            source: "price_update".into(),
+        };
+        let preview = self.preview_request(req, 1000, meta).await?;
+        Ok((preview.changes > 0).then_some(preview))
     }
 
     /// The scheduled monthly re-index: previews and applies a CPI update of every product.
