@@ -19,6 +19,7 @@ engine_tests!(
     supplier_list_reports_each_outcome_and_reimport_changes_nothing,
     shelf_labels_render_scannable_ean13,
     receipt_cost_rise_proposes_repricing,
+    supplier_list_reads_xlsx,
 );
 
 /// A valid EAN-13 from its first 12 digits.
@@ -1020,4 +1021,104 @@ async fn receipt_cost_rise_proposes_repricing(engine: Engine) {
     .ok(200);
     assert_eq!(price_of(&s, id).await, ("1200.00".into(), "1800.00".into()));
     assert_eq!(price_of(&s, other).await.1, "1500.00");
+}
+
+/// A minimal XLSX workbook (one sheet, inline strings, numeric cells where the text parses).
+fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+    use std::io::Write;
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    for (r, cells) in rows.iter().enumerate() {
+        sheet.push_str(&format!(r#"<row r="{}">"#, r + 1));
+        for (c, v) in cells.iter().enumerate() {
+            let at = format!("{}{}", (b'A' + c as u8) as char, r + 1);
+            if r > 0 && c == cells.len() - 1 && v.parse::<f64>().is_ok() {
+                sheet.push_str(&format!(r#"<c r="{at}"><v>{v}</v></c>"#));
+            } else {
+                sheet.push_str(&format!(
+                    r#"<c r="{at}" t="inlineStr"><is><t>{v}</t></is></c>"#
+                ));
+            }
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    let files = [
+        ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_owned()),
+        ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned()),
+        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Lista" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_owned()),
+        ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_owned()),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, body) in files {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+async fn supplier_list_reads_xlsx(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    let sup = supplier(&s, "30500010912").await;
+    let e1 = ean("779555000001");
+    let id = product(&s, json!({"sku": "X1", "name": "Café", "category": "Almacén", "cost": "1000", "price": "1500", "vat_rate": "21", "barcodes": [e1]})).await;
+    let book = xlsx(&[
+        &["Código", "EAN", "Costo"],
+        &["C-1", &e1, "1234.5"],
+        &["C-2", "123", "10"],
+        &["C-3", "", "abc"],
+    ]);
+    let body = json!({
+        "supplier_id": sup,
+        "format": "xlsx",
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(&book),
+        "mapping": {"supplier_code": "Código", "barcode": "EAN", "cost": "Costo"},
+        "apply": true,
+    });
+    let r = s
+        .post("/api/v1/supplier-price-lists", body.clone())
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(r["new"], 1);
+    assert_eq!(r["lines"][0]["new_cost"], "1234.50");
+    assert_eq!(r["lines"][0]["change"], "23.45");
+    let malformed: Vec<(u64, String)> = r["malformed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(malformed, [(3, "EAN".into()), (4, "Costo".into())]);
+    // 1500 × 1234.50 / 1000 = 1851.75 (no rule: the price follows the cost).
+    assert_eq!(price_of(&s, id).await, ("1234.50".into(), "1851.75".into()));
+    let again = s
+        .post("/api/v1/supplier-price-lists", body)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(
+        (
+            again["unchanged"].as_u64(),
+            again["price_update_id"].clone()
+        ),
+        (Some(1), Value::Null)
+    );
+    // Not a workbook.
+    let bad = json!({"supplier_id": sup, "format": "xlsx", "content_base64": "aG9sYQ==",
+                     "mapping": {"barcode": "EAN", "cost": "Costo"}});
+    assert_eq!(
+        s.post("/api/v1/supplier-price-lists", bad)
+            .await
+            .problem(422)["field"],
+        "file"
+    );
 }
