@@ -20,6 +20,7 @@ engine_tests!(
     shelf_labels_render_scannable_ean13,
     receipt_cost_rise_proposes_repricing,
     supplier_list_reads_xlsx,
+    concurrent_applies_of_one_preview_apply_once,
 );
 
 /// A valid EAN-13 from its first 12 digits.
@@ -1121,4 +1122,52 @@ async fn supplier_list_reads_xlsx(engine: Engine) {
             .problem(422)["field"],
         "file"
     );
+}
+
+async fn concurrent_applies_of_one_preview_apply_once(engine: Engine) {
+    let s = std::sync::Arc::new(TestServer::start(engine).await);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(product(&s, json!({"sku": format!("C{i}"), "name": format!("Producto {i}"), "category": "Almacén", "cost": "100", "price": "150", "vat_rate": "21"})).await);
+    }
+    let p = s
+        .post(
+            "/api/v1/price-updates/preview",
+            json!({"kind": "raise", "percent": "10", "reason": "Doble clic"}),
+        )
+        .await
+        .ok(200)
+        .clone();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (s, p) = (s.clone(), p.clone());
+        tasks.push(tokio::spawn(async move {
+            s.post(
+                &format!("/api/v1/price-updates/{}/apply", p["id"]),
+                json!({"token": p["token"]}),
+            )
+            .await
+            .status
+            .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409, 409, 409]);
+    for id in ids {
+        assert_eq!(price_of(&s, id).await, ("110.00".into(), "165.00".into()));
+        let hist = s
+            .get(&format!("/api/v1/products/{id}/price-history"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            hist["items"].as_array().unwrap().len(),
+            2,
+            "one change recorded once"
+        );
+    }
 }

@@ -361,12 +361,13 @@ fn candidate_from(r: &AnyRow) -> Result<CandidateRow> {
     })
 }
 
-/// The selected active products, rules and rates, read on one connection (inside the apply
-/// transaction, the same view the writes will see).
+/// The selected active products, rules and rates, read on one connection. Inside the apply
+/// transaction `lock` is the engine's row lock, so no product changes between plan and write.
 pub(crate) async fn load_snapshot(
     conn: &mut AnyConnection,
     sel: &Selection,
     with_history: bool,
+    lock: &str,
 ) -> Result<PricingSnapshot> {
     if let Some(s) = sel.supplier_id
         && !exists(conn, "suppliers", s).await?
@@ -398,7 +399,7 @@ pub(crate) async fn load_snapshot(
     match &sel.product_ids {
         None => {
             let sql = format!(
-                "{CANDIDATE_SELECT} WHERE {} ORDER BY p.id",
+                "{CANDIDATE_SELECT} WHERE {} ORDER BY p.id{lock}",
                 filters.join(" AND ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -415,7 +416,7 @@ pub(crate) async fn load_snapshot(
             sorted.dedup();
             for chunk in sorted.chunks(BATCH) {
                 let sql = format!(
-                    "{CANDIDATE_SELECT} WHERE {} AND p.id IN ({}) ORDER BY p.id",
+                    "{CANDIDATE_SELECT} WHERE {} AND p.id IN ({}) ORDER BY p.id{lock}",
                     filters.join(" AND "),
                     placeholders(binds.len() + 1, chunk.len())
                 );
@@ -474,7 +475,7 @@ pub(crate) async fn pricing_snapshot(
     with_history: bool,
 ) -> Result<PricingSnapshot> {
     let mut conn = pool.acquire().await.map_err(db_error)?;
-    load_snapshot(&mut conn, sel, with_history).await
+    load_snapshot(&mut conn, sel, with_history, "").await
 }
 
 // ---------------------------------------------------------------- bulk updates
@@ -576,6 +577,7 @@ async fn apply_tx(
         conn,
         &req.selection,
         matches!(req.action, app::pricing::UpdateAction::Reindex),
+        engine.for_update(),
     )
     .await?;
     let lines = plan(&req, &snap, shop_date(meta.now))?;
