@@ -12,6 +12,7 @@ command -v mold >/dev/null || need+=(mold)
 command -v pg_isready >/dev/null || need+=(postgresql postgresql-client)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v pdftoppm >/dev/null || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -27,6 +27,10 @@ pub struct AgentSettings {
     pub critical_stock: String,
     pub expiry: String,
     pub session_cleanup: String,
+    /// When the monthly CPI re-index of prices runs (default 06:00 on the 1st).
+    pub price_reindex: String,
+    /// Off by default: re-indexing changes shelf prices without a person previewing them.
+    pub price_reindex_enabled: bool,
     /// Where scheduled backups go, and how many are kept.
     pub backup_dir: PathBuf,
     pub backup_keep: usize,
@@ -42,6 +46,8 @@ impl Default for AgentSettings {
             critical_stock: "*/15 * * * *".into(),
             expiry: "0 7 * * *".into(),
             session_cleanup: "30 3 * * *".into(),
+            price_reindex: "0 6 1 * *".into(),
+            price_reindex_enabled: false,
             backup_dir: PathBuf::from("backups"),
             backup_keep: 14,
             expiry_days: 7,
@@ -209,6 +215,17 @@ pub fn agents(app: Arc<app::App>, cfg: &Config) -> Vec<Agent> {
                         .await
                         .map_err(|e| e.to_string())
                 })
+            })),
+        });
+    }
+    if s.price_reindex_enabled {
+        let app = app.clone();
+        out.push(Agent {
+            name: "price_reindex",
+            schedule: s.price_reindex.clone(),
+            job: job(Arc::new(move || {
+                let app = app.clone();
+                Box::pin(async move { app.monthly_reindex().await.map_err(|e| e.to_string()) })
             })),
         });
     }

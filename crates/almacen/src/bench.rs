@@ -543,3 +543,146 @@ impl BenchReport {
         );
     }
 }
+
+/// What `almacen bench pricing` measured: a bulk update of every seeded product.
+#[derive(Debug, Serialize)]
+pub struct PricingBenchReport {
+    pub engine: String,
+    pub products: usize,
+    pub seed_seconds: f64,
+    pub changed: usize,
+    pub below_floor: usize,
+    pub preview_seconds: f64,
+    pub apply_seconds: f64,
+    pub preview_target_seconds: f64,
+    pub apply_target_seconds: f64,
+}
+
+impl PricingBenchReport {
+    pub fn meets_targets(&self) -> bool {
+        self.preview_seconds <= self.preview_target_seconds
+            && self.apply_seconds <= self.apply_target_seconds
+    }
+
+    pub fn print(&self) {
+        let verdict = |s: f64, t: f64| if s <= t { "cumple" } else { "NO CUMPLE" };
+        println!("benchmark          pricing");
+        println!("motor              {}", self.engine);
+        println!("productos          {}", self.products);
+        println!("carga inicial      {:.2} s", self.seed_seconds);
+        println!(
+            "cambios            {} ({} bajo el margen mínimo)",
+            self.changed, self.below_floor
+        );
+        println!(
+            "vista previa       {:.3} s (objetivo ≤ {:.0} s: {})",
+            self.preview_seconds,
+            self.preview_target_seconds,
+            verdict(self.preview_seconds, self.preview_target_seconds)
+        );
+        println!(
+            "aplicación         {:.3} s (objetivo ≤ {:.0} s: {})",
+            self.apply_seconds,
+            self.apply_target_seconds,
+            verdict(self.apply_seconds, self.apply_target_seconds)
+        );
+    }
+}
+
+/// Seeds `products` products on a fresh database (default: a temporary SQLite file), sets a
+/// category and a supplier rule, then times the preview and the atomic apply of a
+/// `percent` % cost increase over all of them through the same use cases the API calls.
+pub async fn pricing(
+    database_url: Option<String>,
+    products: usize,
+    percent: &str,
+) -> anyhow::Result<PricingBenchReport> {
+    let database_url = match database_url {
+        Some(u) => u,
+        None => {
+            let path = std::env::temp_dir()
+                .join(format!("almacen-bench-pricing-{}.db", std::process::id()));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            format!("sqlite://{}", path.display())
+        }
+    };
+    let cfg = Config {
+        database_url,
+        max_connections: 8,
+        ..Config::default()
+    };
+    let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
+    let app = wired.app.clone();
+    let sys = app::Principal::system();
+    let started = Instant::now();
+    let (category, supplier, _) = wired
+        .store
+        .seed_pricing_bench(products, app.clock.now_micros())
+        .await?;
+    let seed_seconds = started.elapsed().as_secs_f64();
+    for (scope, target, markup, floor) in [
+        ("category", category, "35", Some("20")),
+        ("supplier", supplier, "40", None),
+    ] {
+        let rule = app::pricing::PriceRuleInput {
+            scope: scope.into(),
+            target_id: target,
+            markup: Some(markup.into()),
+            min_margin: floor.map(str::to_owned),
+            rounding: Some("ten_pesos".into()),
+        };
+        app.save_price_rule(&sys, rule, app.meta(&sys, None))
+            .await?;
+    }
+    eprintln!(
+        "bench pricing: {products} productos cargados en {seed_seconds:.2} s, motor {}",
+        app.store.engine()
+    );
+    let input = app::pricing::PriceUpdateInput {
+        kind: app::pricing::PriceUpdateKind::Raise,
+        percent: Some(percent.to_owned()),
+        target: None,
+        supplier_id: None,
+        category_id: Some(category),
+        product_ids: None,
+        reason: format!("Benchmark: aumento del {percent} %"),
+        lines_limit: Some(100),
+    };
+    let started = Instant::now();
+    let preview = app
+        .preview_price_update(&sys, input, app.meta(&sys, None))
+        .await?;
+    let preview_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let applied = app
+        .apply_price_update(
+            &sys,
+            preview.id,
+            app::pricing::ApplyInput {
+                token: preview.token.clone(),
+            },
+            app.meta(&sys, None),
+        )
+        .await?;
+    let apply_seconds = started.elapsed().as_secs_f64();
+    if applied.changed != preview.changes {
+        bail!(
+            "la aplicación cambió {} productos y la vista previa anunciaba {}",
+            applied.changed,
+            preview.changes
+        );
+    }
+    Ok(PricingBenchReport {
+        engine: app.store.engine().to_owned(),
+        products,
+        seed_seconds,
+        changed: applied.changed,
+        below_floor: applied.below_floor,
+        preview_seconds,
+        apply_seconds,
+        preview_target_seconds: 1.0,
+        apply_target_seconds: 5.0,
+    })
+}

@@ -45,6 +45,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
         (name = "sales", description = "Negocio: caja, tickets, devoluciones"),
         (name = "purchasing", description = "Negocio: órdenes de compra y recepción"),
         (name = "reports", description = "Negocio: valorización y ventas"),
+        (name = "pricing", description = "Negocio: precios, inflación, listas de proveedores y etiquetas"),
         (name = "operations", description = "Operación: agentes, alertas y eventos"),
         (name = "health", description = "Salud del servicio (público)")
     )
@@ -65,7 +66,7 @@ impl Modify for BearerAuth {
 
 /// Every route with its OpenAPI description; the spec cannot drift from the router.
 pub fn api_router() -> OpenApiRouter<ApiState> {
-    use routes::{access, catalog, health, operations, purchasing, reports, sales, stock};
+    use routes::{access, catalog, health, operations, pricing, purchasing, reports, sales, stock};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -104,6 +105,18 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(purchasing::send))
         .routes(routes!(purchasing::cancel))
         .routes(routes!(purchasing::receive))
+        .routes(routes!(pricing::list_rules, pricing::save_rule))
+        .routes(routes!(pricing::delete_rule))
+        .routes(routes!(pricing::price_history))
+        .routes(routes!(pricing::price_at))
+        .routes(routes!(pricing::list_rates))
+        .routes(routes!(pricing::save_rate))
+        .routes(routes!(pricing::import_rates))
+        .routes(routes!(pricing::projection))
+        .routes(routes!(pricing::preview))
+        .routes(routes!(pricing::apply))
+        .routes(routes!(pricing::supplier_list))
+        .routes(routes!(pricing::shelf_labels))
         .routes(routes!(reports::stock_value))
         .routes(routes!(reports::sales))
         .routes(routes!(operations::agents))

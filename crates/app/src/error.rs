@@ -134,4 +134,5 @@ impl_field_context!(
     domain::ledger::LedgerError,
     domain::auth::AuthError,
     domain::sale::SaleError,
+    domain::pricing::PricingError,
 );

@@ -6,9 +6,12 @@ pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod import;
+pub mod labels;
 pub mod operations;
 pub mod page;
 pub mod ports;
+pub mod price_lists;
+pub mod pricing;
 pub mod purchasing;
 pub mod reports;
 pub mod sales;
@@ -37,6 +40,7 @@ pub struct Settings {
     pub seasonal: domain::season::SeasonalFactors,
     pub login: auth::LoginPolicy,
     pub sales: sales::SalesSettings,
+    pub pricing: pricing::PricingSettings,
 }
 
 /// The application: the store, the clock and the settings every use case shares.

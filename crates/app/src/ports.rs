@@ -14,6 +14,11 @@ use crate::catalog::{
 use crate::error::Result;
 use crate::operations::{AgentRun, Alert, ExpiringLot, NewAlert, OutboxEvent};
 use crate::page::{Page, PageRequest};
+use crate::price_lists::{ItemMapping, MatchData};
+use crate::pricing::{
+    InflationRate, NewInflationRate, NewPriceRule, PricePoint, PriceRule, PriceUpdateApplied,
+    PriceUpdateRequest, PricingSnapshot, Selection,
+};
 use crate::purchasing::{NewPurchaseOrder, NewReceipt, PurchaseOrder, Receipt};
 use crate::reports::{SalesGrouping, SalesRow, ValuedStock};
 use crate::sales::{
@@ -166,6 +171,64 @@ pub trait Store: Send + Sync + 'static {
         to_micros: i64,
         group: SalesGrouping,
     ) -> Result<Vec<SalesRow>>;
+
+    // pricing
+    async fn list_price_rules(&self) -> Result<Vec<PriceRule>>;
+    /// Creates or replaces the rule of (scope, target); an unknown target is refused.
+    async fn save_price_rule(&self, meta: &WriteMeta, new: NewPriceRule) -> Result<PriceRule>;
+    async fn delete_price_rule(&self, meta: &WriteMeta, id: i64) -> Result<()>;
+    async fn price_history(&self, product_id: i64, page: PageRequest) -> Result<Page<PricePoint>>;
+    /// The last price recorded at or before the instant.
+    async fn price_at(&self, product_id: i64, at_micros: i64) -> Result<Option<PricePoint>>;
+    async fn list_inflation_rates(&self) -> Result<Vec<InflationRate>>;
+    /// Upserts the months given, all or none; returns them as stored.
+    async fn save_inflation_rates(
+        &self,
+        meta: &WriteMeta,
+        rates: Vec<NewInflationRate>,
+    ) -> Result<Vec<InflationRate>>;
+    /// The selected active products with the rules and rates a plan reads.
+    async fn pricing_snapshot(
+        &self,
+        selection: &Selection,
+        with_history: bool,
+    ) -> Result<PricingSnapshot>;
+    /// Records a previewed update and returns its id.
+    async fn create_price_update(
+        &self,
+        meta: &WriteMeta,
+        req: &PriceUpdateRequest,
+        token: &str,
+        lines: usize,
+    ) -> Result<i64>;
+    /// Re-plans inside one transaction; a token that no longer matches is a 409 (stale preview).
+    async fn apply_price_update(
+        &self,
+        meta: &WriteMeta,
+        id: i64,
+        token: &str,
+    ) -> Result<PriceUpdateApplied>;
+    /// Barcode owners and the supplier's remembered items; manual mappings must name products.
+    async fn supplier_match_data(
+        &self,
+        supplier_id: i64,
+        barcodes: &[String],
+        manual: &[ItemMapping],
+    ) -> Result<MatchData>;
+    /// Applies a supplier list's update and remembers its items, in one transaction.
+    async fn apply_supplier_list(
+        &self,
+        meta: &WriteMeta,
+        update_id: i64,
+        token: &str,
+        supplier_id: i64,
+        mappings: Vec<ItemMapping>,
+    ) -> Result<PriceUpdateApplied>;
+
+    /// Active products whose price changed since the last recorded label print (all when none).
+    async fn prices_changed_since_last_print(&self) -> Result<Vec<i64>>;
+    async fn label_items(&self, product_ids: &[i64]) -> Result<Vec<crate::labels::LabelItem>>;
+    async fn record_label_print(&self, meta: &WriteMeta, count: usize) -> Result<()>;
 
     // operación: alerts, agents, outbox
     /// `None` when an alert for the same subject is still open.

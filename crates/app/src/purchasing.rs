@@ -156,6 +156,10 @@ pub struct ReceiptLine {
     /// The product's weighted average cost after this line.
     #[schema(value_type = String)]
     pub average_cost: Money,
+    /// The product's cost before this line.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub previous_cost: Money,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -170,6 +174,10 @@ pub struct Receipt {
     pub remito: Option<String>,
     pub lines: Vec<ReceiptLine>,
     pub created_at: DateTime<Utc>,
+    /// When a line costs more than the previous cost by over the configured threshold: a
+    /// previewed repricing of those products, to apply with `POST /api/v1/price-updates/{id}/apply`.
+    #[serde(default)]
+    pub repricing: Option<crate::pricing::PricePreview>,
 }
 
 fn parse_items(lines: Vec<ItemInput>, receipts: bool) -> Result<Vec<NewItem>> {
@@ -298,8 +306,9 @@ impl App {
             allow_over_receipt: input.allow_over_receipt,
             lines: parse_items(input.lines, true)?,
         };
-        let written = self.store.post_receipt(&meta, new).await?;
+        let mut written = self.store.post_receipt(&meta, new).await?;
         if !written.replayed {
+            written.value.repricing = self.propose_repricing(&written.value, &meta).await?;
             crate::telemetry::movements_posted(
                 written
                     .value

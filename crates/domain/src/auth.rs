@@ -22,6 +22,8 @@ str_enum! {
         SalesWrite = "sales_write",
         SalesVoid = "sales_void",
         PurchasingWrite = "purchasing_write",
+        /// Price rules, inflation rates, bulk price updates, supplier lists and shelf labels.
+        PricingWrite = "pricing_write",
         ReportsRead = "reports_read",
         UsersManage = "users_manage",
         AuditRead = "audit_read",
@@ -140,6 +142,7 @@ mod tests {
                 P::SalesWrite,
                 P::SalesVoid,
                 P::PurchasingWrite,
+                P::PricingWrite,
                 P::ReportsRead,
                 P::AuditRead
             ]

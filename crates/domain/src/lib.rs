@@ -76,6 +76,7 @@ pub mod cuit;
 pub mod gtin;
 pub mod ledger;
 pub mod money;
+pub mod pricing;
 pub mod purchasing;
 pub mod qty;
 pub mod sale;

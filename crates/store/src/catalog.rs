@@ -705,6 +705,15 @@ async fn upsert_product_tx(
     if before.as_ref().is_none_or(|b| b.cost != new.cost) {
         record_cost(conn, id, new.cost, meta.now, "product").await?;
     }
+    if before.as_ref().is_none_or(|b| b.price != new.price) {
+        let reason = if before.is_some() {
+            "producto modificado"
+        } else {
+            "alta del producto"
+        };
+        crate::pricing::record_price(conn, meta, id, new.price, new.cost, reason, "product")
+            .await?;
+    }
     let product = load_product(conn, id)
         .await?
         .ok_or_else(|| Error::internal("el producto recién guardado no se encuentra"))?;

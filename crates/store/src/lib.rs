@@ -9,6 +9,7 @@ mod direct;
 mod idempotency;
 pub mod maintenance;
 mod operations;
+mod pricing;
 mod purchasing;
 mod reports;
 mod rows;
@@ -55,6 +56,23 @@ impl Engine {
         match self {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// A subquery over a JSON array of integer tuples bound at `$param`, one column per name:
+    /// lets a single statement carry thousands of rows without thousands of binds.
+    pub(crate) fn int_rows(self, param: usize, cols: &[&str]) -> String {
+        let pick = |i: usize, c: &str| match self {
+            Engine::Sqlite => format!("CAST(json_extract(value, '$[{i}]') AS BIGINT) AS {c}"),
+            Engine::Postgres => format!("(e ->> {i})::bigint AS {c}"),
+        };
+        let cols: Vec<String> = cols.iter().enumerate().map(|(i, c)| pick(i, c)).collect();
+        match self {
+            Engine::Sqlite => format!("(SELECT {} FROM json_each(${param}))", cols.join(", ")),
+            Engine::Postgres => format!(
+                "(SELECT {} FROM json_array_elements(${param}::json) AS e)",
+                cols.join(", ")
+            ),
         }
     }
 
@@ -609,6 +627,104 @@ impl app::Store for SqlStore {
         group: app::reports::SalesGrouping,
     ) -> Result<Vec<app::reports::SalesRow>> {
         reports::sales_summary(&self.pool, from_micros, to_micros, group).await
+    }
+
+    async fn list_price_rules(&self) -> Result<Vec<app::pricing::PriceRule>> {
+        pricing::list_price_rules(&self.pool).await
+    }
+    async fn save_price_rule(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::pricing::NewPriceRule,
+    ) -> Result<app::pricing::PriceRule> {
+        pricing::save_price_rule(self, meta, new).await
+    }
+    async fn delete_price_rule(&self, meta: &app::WriteMeta, id: i64) -> Result<()> {
+        pricing::delete_price_rule(self, meta, id).await
+    }
+    async fn price_history(
+        &self,
+        product_id: i64,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::pricing::PricePoint>> {
+        pricing::price_history(&self.pool, product_id, page).await
+    }
+    async fn price_at(
+        &self,
+        product_id: i64,
+        at_micros: i64,
+    ) -> Result<Option<app::pricing::PricePoint>> {
+        pricing::price_at(&self.pool, product_id, at_micros).await
+    }
+    async fn list_inflation_rates(&self) -> Result<Vec<app::pricing::InflationRate>> {
+        pricing::list_inflation_rates(&self.pool).await
+    }
+    async fn save_inflation_rates(
+        &self,
+        meta: &app::WriteMeta,
+        rates: Vec<app::pricing::NewInflationRate>,
+    ) -> Result<Vec<app::pricing::InflationRate>> {
+        pricing::save_inflation_rates(self, meta, rates).await
+    }
+    async fn pricing_snapshot(
+        &self,
+        selection: &app::pricing::Selection,
+        with_history: bool,
+    ) -> Result<app::pricing::PricingSnapshot> {
+        pricing::pricing_snapshot(&self.pool, selection, with_history).await
+    }
+    async fn create_price_update(
+        &self,
+        meta: &app::WriteMeta,
+        req: &app::pricing::PriceUpdateRequest,
+        token: &str,
+        lines: usize,
+    ) -> Result<i64> {
+        pricing::create_price_update(self, meta, req, token, lines).await
+    }
+    async fn apply_price_update(
+        &self,
+        meta: &app::WriteMeta,
+        id: i64,
+        token: &str,
+    ) -> Result<app::pricing::PriceUpdateApplied> {
+        let out = pricing::apply_price_update(self, meta, id, token, None).await;
+        // Prices and costs moved.
+        self.resolve_cache.forget_products();
+        out
+    }
+    async fn supplier_match_data(
+        &self,
+        supplier_id: i64,
+        barcodes: &[String],
+        manual: &[app::price_lists::ItemMapping],
+    ) -> Result<app::price_lists::MatchData> {
+        pricing::supplier_match_data(&self.pool, supplier_id, barcodes, manual).await
+    }
+    async fn apply_supplier_list(
+        &self,
+        meta: &app::WriteMeta,
+        update_id: i64,
+        token: &str,
+        supplier_id: i64,
+        mappings: Vec<app::price_lists::ItemMapping>,
+    ) -> Result<app::pricing::PriceUpdateApplied> {
+        let remember = pricing::Remember {
+            supplier_id,
+            mappings,
+        };
+        let out = pricing::apply_price_update(self, meta, update_id, token, Some(remember)).await;
+        self.resolve_cache.forget_products();
+        out
+    }
+    async fn prices_changed_since_last_print(&self) -> Result<Vec<i64>> {
+        pricing::prices_changed_since_last_print(&self.pool).await
+    }
+    async fn label_items(&self, product_ids: &[i64]) -> Result<Vec<app::labels::LabelItem>> {
+        pricing::label_items(&self.pool, product_ids).await
+    }
+    async fn record_label_print(&self, meta: &app::WriteMeta, count: usize) -> Result<()> {
+        pricing::record_label_print(self, meta, count).await
     }
 
     async fn raise_alert(&self, new: app::operations::NewAlert, now: i64) -> Result<Option<i64>> {

@@ -40,6 +40,12 @@ pub const TABLES: &[&str] = &[
     "purchase_order_lines",
     "receipts",
     "receipt_lines",
+    "price_rules",
+    "price_history",
+    "inflation_rates",
+    "price_updates",
+    "supplier_item_mappings",
+    "label_prints",
 ];
 
 /// Columns whose content is hashed per table: the ledger, the projection and what prices it.
@@ -173,5 +179,83 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)
+    }
+}
+
+impl SqlStore {
+    /// Loads `n` products (and their initial price history) in batched statements for the
+    /// pricing benchmark: one category and two suppliers, half the products each. Returns the
+    /// category id and the supplier ids.
+    pub async fn seed_pricing_bench(&self, n: usize, now: i64) -> Result<(i64, i64, i64)> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        conn.execute("BEGIN").await.map_err(db_error)?;
+        let category: i64 = sqlx::query_scalar(
+            "INSERT INTO categories (name, sku_prefix) VALUES ('Bench', 'BEN') RETURNING id",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        let mut suppliers = Vec::new();
+        for cuit in ["30500010912", "30999999999"] {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO suppliers (name, cuit, vat_condition, lead_time_days, created_at, updated_at) \
+                 VALUES ($1, $2, 'responsable_inscripto', 7, $3, $3) RETURNING id",
+            )
+            .bind(format!("Proveedor {cuit}"))
+            .bind(cuit)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error)?;
+            suppliers.push(id);
+        }
+        const CHUNK: usize = 1_000;
+        let mut i = 0;
+        while i < n {
+            let m = CHUNK.min(n - i);
+            // $1 category, $2 now, $3/$4 the suppliers; then sku, name, cost, price per row.
+            let values: Vec<String> = (0..m)
+                .map(|k| {
+                    let b = 5 + 4 * k;
+                    let supplier = if (i + k) % 2 == 0 { "$3" } else { "$4" };
+                    format!(
+                        "(${b}, ${}, lower(${}), $1, '', 'unit', ${}, ${}, 2100, {supplier}, 1, $2, $2)",
+                        b + 1,
+                        b + 1,
+                        b + 2,
+                        b + 3
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO products (sku, name, search_text, category_id, brand, unit, cost, price, vat_bp, supplier_id, active, created_at, updated_at) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(category)
+                .bind(now)
+                .bind(suppliers[0])
+                .bind(suppliers[1]);
+            for k in i..i + m {
+                let cost = 10_000 + (k as i64 % 9_000) * 10;
+                q = q
+                    .bind(format!("BEN{k:07}"))
+                    .bind(format!("Producto de prueba {k}"))
+                    .bind(cost)
+                    .bind(cost * 2);
+            }
+            q.execute(&mut *conn).await.map_err(db_error)?;
+            i += m;
+        }
+        sqlx::query(
+            "INSERT INTO price_history (product_id, price, cost, changed_at, actor, reason, source) \
+             SELECT id, price, cost, created_at, 'sistema', 'precio inicial', 'initial' FROM products WHERE category_id = $1",
+        )
+        .bind(category)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        conn.execute("COMMIT").await.map_err(db_error)?;
+        Ok((category, suppliers[0], suppliers[1]))
     }
 }

@@ -481,6 +481,7 @@ async fn post_receipt_tx(
             lot: m.lot.clone(),
             expiry: m.expiry,
             average_cost: average,
+            previous_cost: Money::from_minor(current),
         });
     }
     let status = match &order {
@@ -508,6 +509,7 @@ async fn post_receipt_tx(
         remito: new.remito.clone(),
         lines,
         created_at: instant(meta.now),
+        repricing: None,
     };
     audit::record(
         conn,

@@ -4,6 +4,7 @@ pub mod access;
 pub mod catalog;
 pub mod health;
 pub mod operations;
+pub mod pricing;
 pub mod purchasing;
 pub mod reports;
 pub mod sales;
