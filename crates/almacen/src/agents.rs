@@ -27,6 +27,8 @@ pub struct AgentSettings {
     pub critical_stock: String,
     pub expiry: String,
     pub session_cleanup: String,
+    /// The nightly demand forecast (the latest run feeds the purchase suggestions).
+    pub forecast: String,
     /// Where scheduled backups go, and how many are kept.
     pub backup_dir: PathBuf,
     pub backup_keep: usize,
@@ -42,6 +44,7 @@ impl Default for AgentSettings {
             critical_stock: "*/15 * * * *".into(),
             expiry: "0 7 * * *".into(),
             session_cleanup: "30 3 * * *".into(),
+            forecast: "0 4 * * *".into(),
             backup_dir: PathBuf::from("backups"),
             backup_keep: 14,
             expiry_days: 7,
@@ -208,6 +211,23 @@ pub fn agents(app: Arc<app::App>, cfg: &Config) -> Vec<Agent> {
                         .cleanup(now, now - 7 * 86_400_000_000)
                         .await
                         .map_err(|e| e.to_string())
+                })
+            })),
+        });
+    }
+    {
+        let app = app.clone();
+        out.push(Agent {
+            name: "forecast",
+            schedule: s.forecast.clone(),
+            job: job(Arc::new(move || {
+                let app = app.clone();
+                Box::pin(async move {
+                    let run = app
+                        .run_forecast(&app::Principal::system())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(format!("pronóstico #{}: {} series", run.id, run.series))
                 })
             })),
         });

@@ -46,6 +46,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
         (name = "purchasing", description = "Negocio: órdenes de compra y recepción"),
         (name = "reports", description = "Negocio: valorización y ventas"),
         (name = "operations", description = "Operación: agentes, alertas y eventos"),
+        (name = "forecast", description = "Pronóstico de demanda y sugerencias de compra"),
         (name = "health", description = "Salud del servicio (público)")
     )
 )]
@@ -65,7 +66,9 @@ impl Modify for BearerAuth {
 
 /// Every route with its OpenAPI description; the spec cannot drift from the router.
 pub fn api_router() -> OpenApiRouter<ApiState> {
-    use routes::{access, catalog, health, operations, purchasing, reports, sales, stock};
+    use routes::{
+        access, catalog, forecast, health, operations, purchasing, reports, sales, stock,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -111,6 +114,11 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(operations::read_alert))
         .routes(routes!(operations::dead_letters))
         .routes(routes!(operations::retry_event))
+        .routes(routes!(forecast::run))
+        .routes(routes!(forecast::latest))
+        .routes(routes!(forecast::product))
+        .routes(routes!(forecast::suggestions))
+        .routes(routes!(forecast::order))
 }
 
 /// The OpenAPI 3.1 document, as served at `/api/openapi.json`.

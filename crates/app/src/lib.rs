@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod error;
+pub mod forecast;
 pub mod import;
 pub mod operations;
 pub mod page;
@@ -37,6 +38,7 @@ pub struct Settings {
     pub seasonal: domain::season::SeasonalFactors,
     pub login: auth::LoginPolicy,
     pub sales: sales::SalesSettings,
+    pub forecast: forecast::ForecastSettings,
 }
 
 /// The application: the store, the clock and the settings every use case shares.
