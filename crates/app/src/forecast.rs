@@ -98,6 +98,19 @@ pub struct StoredSeries {
     pub points: Vec<ForecastPoint>,
 }
 
+/// A past ledger line for [`App::append_history`]: a receipt (positive) or a sale (negative).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub product_id: i64,
+    pub location_id: i64,
+    pub kind: domain::ledger::MovementKind,
+    /// Signed, thousandths.
+    pub quantity: i64,
+    pub unit_cost: Money,
+    pub created_at: i64,
+    pub document: String,
+}
+
 /// Written when a run finishes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FinishedRun {
@@ -585,6 +598,9 @@ impl App {
         meta: WriteMeta,
     ) -> Result<Written<PurchaseOrder>> {
         actor.require(Permission::PurchasingWrite)?;
+        if let Some(done) = self.store.replayed_purchase_order(&meta).await? {
+            return Ok(done);
+        }
         let location = crate::catalog::location_code("location", &input.location)?;
         if self.store.get_supplier(supplier_id).await?.is_none() {
             return Err(Error::NotFound {
@@ -641,6 +657,30 @@ impl App {
             meta,
         )
         .await
+    }
+}
+
+impl App {
+    /// Bulk past sales and receipts (demo data, migrations from another system): only
+    /// receipts and sales, each with the right sign, in time order per product × location.
+    pub async fn append_history(&self, actor: &Principal, lines: Vec<HistoryLine>) -> Result<u64> {
+        use domain::ledger::MovementKind as K;
+        actor.require(Permission::AdminTools)?;
+        for (i, l) in lines.iter().enumerate() {
+            let ok = match l.kind {
+                K::Receipt => l.quantity > 0,
+                K::Sale => l.quantity < 0,
+                _ => false,
+            };
+            if !ok {
+                return Err(Error::invalid(
+                    format!("lines[{i}].quantity"),
+                    "sign",
+                    "el historial admite recepciones positivas y ventas negativas",
+                ));
+            }
+        }
+        self.store.append_history(lines).await
     }
 }
 

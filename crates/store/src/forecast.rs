@@ -305,3 +305,104 @@ pub(crate) async fn replenishment_rows(
         })
         .collect()
 }
+
+/// Movements per INSERT when appending history (10 parameters each).
+const HISTORY_CHUNK: usize = 500;
+
+pub(crate) async fn append_history(
+    store: &SqlStore,
+    mut lines: Vec<app::forecast::HistoryLine>,
+) -> Result<u64> {
+    // Ids follow time, so the ledger replays in the order things happened.
+    lines.sort_by_key(|l| l.created_at);
+    let lines = Arc::new(lines);
+    store
+        .write(Arc::new(move |conn| {
+            let lines = lines.clone();
+            Box::pin(async move {
+                let levels: Vec<(i64, i64, i64)> = sqlx::query_as(
+                    "SELECT product_id, location_id, on_hand FROM stock_levels WHERE lot = ''",
+                )
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_error)?;
+                let mut balance: std::collections::HashMap<(i64, i64), i64> = levels
+                    .into_iter()
+                    .map(|(p, l, q)| ((p, l), q))
+                    .collect();
+                let mut rows = Vec::with_capacity(lines.len());
+                for (i, l) in lines.iter().enumerate() {
+                    let b = balance.entry((l.product_id, l.location_id)).or_insert(0);
+                    let before = *b;
+                    let after = before + l.quantity;
+                    if after < 0 {
+                        return Err(app::Error::invalid(
+                            format!("lines[{i}].quantity"),
+                            "insufficient_stock",
+                            "el historial deja stock negativo",
+                        ));
+                    }
+                    *b = after;
+                    rows.push((l, before, after));
+                }
+                for chunk in rows.chunks(HISTORY_CHUNK) {
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|i| {
+                            let b = i * 9 + 1;
+                            format!(
+                                "(${}, ${}, '', ${}, ${}, ${}, ${}, ${}, ${}, 'sistema', ${})",
+                                b,
+                                b + 1,
+                                b + 2,
+                                b + 3,
+                                b + 4,
+                                b + 5,
+                                b + 6,
+                                b + 7,
+                                b + 8
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO stock_movements (product_id, location_id, lot, kind, quantity, before_qty, after_qty, unit_cost, document, actor, created_at) VALUES {}",
+                        values.join(", ")
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for (l, before, after) in chunk {
+                        q = q
+                            .bind(l.product_id)
+                            .bind(l.location_id)
+                            .bind(l.kind.as_str())
+                            .bind(l.quantity)
+                            .bind(*before)
+                            .bind(*after)
+                            .bind(l.unit_cost.minor())
+                            .bind(l.document.as_str())
+                            .bind(l.created_at);
+                    }
+                    q.execute(&mut *conn).await.map_err(db_error)?;
+                }
+                let last = lines.last().map_or(0, |l| l.created_at);
+                let touched: std::collections::BTreeSet<(i64, i64)> =
+                    lines.iter().map(|l| (l.product_id, l.location_id)).collect();
+                for (p, l) in touched {
+                    let on_hand = balance.get(&(p, l)).copied().unwrap_or(0);
+                    sqlx::query(
+                        "INSERT INTO stock_levels (product_id, location_id, lot, expiry, on_hand, updated_at) \
+                         VALUES ($1, $2, '', NULL, $3, $4) \
+                         ON CONFLICT (product_id, location_id, lot) DO UPDATE SET on_hand = excluded.on_hand, \
+                         updated_at = excluded.updated_at",
+                    )
+                    .bind(p)
+                    .bind(l)
+                    .bind(on_hand)
+                    .bind(last)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+                }
+                Ok(u64::try_from(lines.len()).unwrap_or(u64::MAX))
+            })
+        }))
+        .await
+}

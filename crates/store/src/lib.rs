@@ -645,6 +645,9 @@ impl app::Store for SqlStore {
         operations::cleanup(self, now, before).await
     }
 
+    async fn append_history(&self, lines: Vec<app::forecast::HistoryLine>) -> Result<u64> {
+        forecast::append_history(self, lines).await
+    }
     async fn demand_history(
         &self,
         from_micros: i64,
@@ -677,6 +680,12 @@ impl app::Store for SqlStore {
         product_id: i64,
     ) -> Result<Vec<app::forecast::StoredSeries>> {
         forecast::forecast_series(&self.pool, run_id, product_id).await
+    }
+    async fn replayed_purchase_order(
+        &self,
+        meta: &app::WriteMeta,
+    ) -> Result<Option<app::Written<app::purchasing::PurchaseOrder>>> {
+        idempotency::lookup(&self.pool, self.known_keys.as_ref(), meta).await
     }
     async fn replenishment_rows(
         &self,

@@ -1,7 +1,9 @@
 //! `--demo`: loads, once, a realistic Argentine mini-market (one depósito, two stores, 300
-//! products, 12 suppliers, stock with lots) through the same use cases the API uses.
+//! products, 12 suppliers, stock with lots, a year of daily sales at both stores) through the
+//! same use cases the API uses, and runs the forecast once so suggestions are there.
 
 mod catalog;
+pub mod history;
 
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ pub use catalog::{DemoProduct, DemoSupplier, PRODUCTS, SUPPLIERS};
 
 pub const WAREHOUSE: &str = "DEP";
 pub const STORES: [&str; 2] = ["S01", "S02"];
+/// Days of daily sales history the demo starts with.
+pub const HISTORY_DAYS: u32 = 365;
 
 pub struct DemoLogin {
     pub username: String,
@@ -80,6 +84,15 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             .await?;
     }
 
+    let store_ids: Vec<i64> = app
+        .locations(&sys, PageRequest::first(500))
+        .await?
+        .items
+        .iter()
+        .filter(|l| STORES.contains(&l.code.as_str()))
+        .map(|l| l.id)
+        .collect();
+    let mut lead_times = std::collections::HashMap::new();
     let mut supplier_ids = Vec::with_capacity(SUPPLIERS.len());
     for s in SUPPLIERS {
         let input = SupplierInput {
@@ -93,12 +106,14 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             .create_supplier(&sys, input, app.meta(&sys, None))
             .await
             .with_context(|| format!("proveedor {}", s.name))?;
+        lead_times.insert(w.value.id, s.lead_time_days);
         supplier_ids.push((w.value.id, s.categories));
     }
 
     let today = app.clock.today();
     let mut receipts = Vec::new();
     let mut transfers = Vec::new();
+    let mut sold = Vec::with_capacity(PRODUCTS.len());
     for (i, p) in PRODUCTS.iter().enumerate() {
         let whole = p.unit == "unit";
         let min = qty(p.min_stock)?;
@@ -161,6 +176,14 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             .with_context(|| format!("producto {}", p.name))?
             .value
             .product;
+        sold.push(history::HistoryProduct {
+            id: product.id,
+            demo: p,
+            cost: product.cost,
+            lead_time_days: supplier
+                .and_then(|s| lead_times.get(&s).copied())
+                .unwrap_or(3),
+        });
 
         // The depósito receives enough for both stores; perishables arrive in two lots.
         let total = scaled(max, 3, 1, whole);
@@ -218,6 +241,11 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             });
         }
     }
+    // A year of sales before today, inserted as one block of ledger lines.
+    let past = history::lines(&sold, &store_ids, today, HISTORY_DAYS);
+    app.append_history(&sys, past)
+        .await
+        .context("historial de ventas")?;
     for chunk in receipts.chunks(200) {
         app.post_movements(&sys, chunk.to_vec(), true, app.meta(&sys, None))
             .await?;
@@ -235,6 +263,8 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
     while let Some(r) = set.join_next().await {
         r.context("tarea de transferencia")??;
     }
+
+    app.run_forecast(&sys).await.context("pronóstico inicial")?;
 
     let password = app::auth::random_password();
     let username = "admin".to_owned();
