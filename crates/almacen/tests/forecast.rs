@@ -96,6 +96,23 @@ async fn constant_demand_gets_the_expected_suggestion_and_becomes_a_draft_order(
     assert_eq!(run["method_mix"], json!({"seasonal_naive": 1}));
     let latest = s.get("/api/v1/forecast-runs/latest").await.ok(200).clone();
     assert_eq!(latest["id"], run["id"]);
+    // While a new run computes, the previous one is still the latest.
+    let today = Utc::now().date_naive();
+    let computing = s
+        .app
+        .store
+        .start_forecast_run(app::forecast::NewForecastRun {
+            history_from: today,
+            history_to: today,
+            horizon: 28,
+            actor: "prueba".into(),
+            now: s.app.clock.now_micros(),
+        })
+        .await
+        .unwrap();
+    assert_ne!(json!(computing), run["id"]);
+    let latest = s.get("/api/v1/forecast-runs/latest").await.ok(200).clone();
+    assert_eq!(latest["id"], run["id"]);
 
     let f = s
         .get(&format!("/api/v1/products/{product}/forecast"))
@@ -152,6 +169,25 @@ async fn constant_demand_gets_the_expected_suggestion_and_becomes_a_draft_order(
             .unwrap()
             .contains("20 en depósito + 30 pedidos")
     );
+
+    // Prices rising 5 % a month against 2 % holding cost: cover 7 days more (bound), so up to
+    // 210 → 160.
+    let ahead = s
+        .get("/api/v1/replenishment/suggestions?review_period_days=7&monthly_price_rise_bp=500&max_buy_ahead_days=7")
+        .await
+        .ok(200)
+        .clone();
+    let line = &ahead["groups"][0]["lines"][0];
+    assert_eq!(line["order_up_to"], "210");
+    assert_eq!(line["quantity"], "160");
+    assert!(line["reason"].as_str().unwrap().contains("7 días más"));
+    // A service level of 99 % with no forecast error changes nothing.
+    let strict = s
+        .get("/api/v1/replenishment/suggestions?review_period_days=7&service_level=99")
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(strict["groups"][0]["lines"][0]["quantity"], "90");
 
     // One action: the supplier's group becomes a draft purchase order.
     let po = s

@@ -225,6 +225,13 @@ pub struct SuggestionQuery {
     pub budget: Option<String>,
     /// Only this location code.
     pub location: Option<String>,
+    /// Expected monthly price rise in basis points (400 = 4 %): when it exceeds the holding
+    /// cost, cover `max_buy_ahead_days` more.
+    pub monthly_price_rise_bp: Option<i64>,
+    /// Monthly cost of holding stock in basis points (default 200 = 2 %).
+    pub monthly_holding_bp: Option<i64>,
+    /// The bound on buying ahead, in days (default 14).
+    pub max_buy_ahead_days: Option<u32>,
 }
 
 /// One suggested line, with its reasoning.
@@ -421,9 +428,12 @@ impl App {
         };
         let ok = outcome.ok;
         let detail = outcome.detail.clone();
-        self.store
+        let stored = self
+            .store
             .finish_forecast_run(run_id, outcome, self.clock.now_micros())
-            .await?;
+            .await;
+        crate::telemetry::forecast_job(ok && stored.is_ok());
+        stored?;
         if !ok {
             return Err(Error::internal(detail));
         }
@@ -505,6 +515,32 @@ impl App {
             .map(Money::parse_non_negative)
             .transpose()
             .field("budget")?;
+        let buy_ahead = match q.monthly_price_rise_bp {
+            None => None,
+            Some(rise) => {
+                let holding = q.monthly_holding_bp.unwrap_or(200);
+                let days = q.max_buy_ahead_days.unwrap_or(14);
+                if !(0..=100_000).contains(&rise) || !(0..=100_000).contains(&holding) {
+                    return Err(Error::invalid(
+                        "monthly_price_rise_bp",
+                        "range",
+                        "las tasas mensuales van de 0 a 100000 puntos básicos",
+                    ));
+                }
+                if days > 90 {
+                    return Err(Error::invalid(
+                        "max_buy_ahead_days",
+                        "range",
+                        "se compra por adelantado como máximo 90 días",
+                    ));
+                }
+                Some(replenishment::BuyAhead {
+                    monthly_price_rise_bp: rise,
+                    monthly_holding_bp: holding,
+                    max_extra_days: days,
+                })
+            }
+        };
         let location = match q.location.as_deref() {
             Some(l) => Some(crate::catalog::location_code("location", l)?),
             None => None,
@@ -521,7 +557,7 @@ impl App {
                     service_level: level,
                     pack_size: r.pack,
                     min_order: Qty::ZERO,
-                    buy_ahead: None,
+                    buy_ahead,
                 };
                 let demand = Demand {
                     daily: r
@@ -616,6 +652,7 @@ impl App {
                     review_period_days: input.review_period_days,
                     budget: input.budget,
                     location: Some(location.clone()),
+                    ..SuggestionQuery::default()
                 },
             )
             .await?;

@@ -89,7 +89,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             horizon: 28,
-            origins: 8,
+            origins: 12,
             origin_step: 7,
             coverage: 0.9,
             calendar: true,
@@ -146,6 +146,9 @@ pub struct SeriesForecast {
     /// Out-of-sample score of the selection itself: at each origin, the method that had
     /// done best on the origins whose windows had already closed.
     pub selection: Score,
+    /// Each method's score on the same origins as `selection` (those with a closed window
+    /// before them; all origins when none has), so the two compare like with like.
+    pub holdout: Vec<(Method, Score)>,
     /// Standard deviation of the one-period forecast error, for safety stock (units).
     pub error_sd: f64,
     /// The forecast, one point per period from the period after the history.
@@ -315,7 +318,7 @@ impl Forecaster {
                 .map(|s| s.0)
                 .unwrap_or(default)
         };
-        let selection = self.selection_score(ys, &plan, scale, default);
+        let (selection, holdout) = self.selection_score(ys, &plan, scale, default);
         let mi = methods.iter().position(|&m| m == method).unwrap_or(0);
         let mut residuals: Vec<Option<f64>> = self.errors[mi * k * h..(mi + 1) * k * h].to_vec();
 
@@ -340,7 +343,7 @@ impl Forecaster {
             }
             let with = score(&cal_errors, ys, &plan, scale);
             let without = scores[mi].1;
-            if with.abs_error < without.abs_error {
+            if with.abs_error < CALENDAR_GAIN * without.abs_error {
                 chosen = Chosen::Calendar(Box::new(layered));
                 residuals = cal_errors;
             }
@@ -380,20 +383,22 @@ impl Forecaster {
             method,
             calendar: matches!(chosen, Chosen::Calendar(_)),
             selection,
+            holdout,
             error_sd,
             points,
         }
     }
 
     /// At each origin, use the method with the lowest error over the origins whose whole
-    /// window ended before it (the default method before there are any), and score that.
+    /// window ended before it, and score that; every method is scored on the same origins.
+    /// Without any such origin, the default method is scored on all of them.
     fn selection_score(
         &self,
         ys: &[Option<f64>],
         plan: &Plan,
         scale: Option<f64>,
         default: Method,
-    ) -> Score {
+    ) -> (Score, Vec<(Method, Score)>) {
         let (k, h) = (plan.origins.len(), plan.horizon);
         let methods = Method::ALL;
         let abs_of = |mi: usize, o: usize| -> f64 {
@@ -404,11 +409,33 @@ impl Forecaster {
                 .map(|e| e.abs())
                 .sum()
         };
-        let mut total = Score::default();
-        for o in 0..k {
-            let closed: Vec<usize> = (0..o)
+        let closed_before = |o: usize| -> Vec<usize> {
+            (0..o)
                 .filter(|&j| plan.origins[j] + h <= plan.origins[o])
-                .collect();
+                .collect()
+        };
+        let evaluated: Vec<usize> = (0..k).filter(|&o| !closed_before(o).is_empty()).collect();
+        let evaluated = if evaluated.is_empty() {
+            (0..k).collect()
+        } else {
+            evaluated
+        };
+        let add = |total: &mut Score, mi: usize, o: usize| {
+            let row = (mi * k + o) * h;
+            let t = plan.origins[o];
+            for (e, y) in self.errors[row..row + h].iter().zip(&ys[t..t + h]) {
+                if let (Some(e), Some(y)) = (e, y) {
+                    total.abs_error += e.abs();
+                    total.actual += y;
+                    total.periods += 1;
+                }
+            }
+        };
+        let mut total = Score::default();
+        let mut holdout: Vec<(Method, Score)> =
+            methods.iter().map(|&m| (m, Score::default())).collect();
+        for &o in &evaluated {
+            let closed = closed_before(o);
             let mi = if closed.is_empty() {
                 methods.iter().position(|&m| m == default).unwrap_or(0)
             } else {
@@ -420,20 +447,22 @@ impl Forecaster {
                     })
                     .unwrap_or(0)
             };
-            let row = (mi * k + o) * h;
-            let t = plan.origins[o];
-            for (e, y) in self.errors[row..row + h].iter().zip(&ys[t..t + h]) {
-                if let (Some(e), Some(y)) = (e, y) {
-                    total.abs_error += e.abs();
-                    total.actual += y;
-                    total.periods += 1;
-                }
+            add(&mut total, mi, o);
+            for (m, score) in holdout.iter_mut().enumerate() {
+                add(&mut score.1, m, o);
             }
         }
         total.mase = mase(total, scale);
-        total
+        for (_, score) in &mut holdout {
+            score.mase = mase(*score, scale);
+        }
+        (total, holdout)
     }
 }
+
+/// The calendar layer must cut the backtest error by at least 2 % to be kept: a smaller gain
+/// on a few holidays is as likely noise as an effect.
+const CALENDAR_GAIN: f64 = 0.98;
 
 enum Chosen {
     Plain(Model),
@@ -643,8 +672,8 @@ pub fn normal_quantile(p: f64) -> f64 {
     }
 }
 
-/// Accuracy summed over many series: pooled WAPE and mean MASE per method, for the selection,
-/// and how often each method was selected.
+/// Accuracy summed over many series: pooled WAPE and mean MASE per method and for the
+/// selection, on the same held-out origins, and how often each method was selected.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyTable {
     pub series: u64,
@@ -709,7 +738,7 @@ impl AccuracyTable {
             *self = AccuracyTable::new();
         }
         self.series += 1;
-        for (row, (_, s)) in self.methods.iter_mut().zip(&f.scores) {
+        for (row, (_, s)) in self.methods.iter_mut().zip(&f.holdout) {
             row.add(s);
         }
         self.selection.add(&f.selection);

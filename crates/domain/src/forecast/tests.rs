@@ -82,8 +82,11 @@ fn constant_demand_is_forecast_exactly() {
             s.abs_error
         );
     }
-    // 8 origins × 28 days scored.
-    assert_eq!(f.scores[0].1.periods, 224);
+    // 12 origins × 28 days scored; the selection and the hold-out on the 8 that follow a
+    // closed window.
+    assert_eq!(f.scores[0].1.periods, 336);
+    assert_eq!(f.selection.periods, 224);
+    assert_eq!(f.holdout[0].1.periods, 224);
     assert!(
         f.points
             .iter()
@@ -127,9 +130,9 @@ fn weekly_pattern_selects_a_seasonal_method_with_exact_scores() {
     assert_eq!(sn.wape(), Some(0.0));
     assert_eq!(sn.mase, Some(0.0));
     // The moving average says 150/7 every day: |e| = 80/7 on 5 days and 200/7 on 2, so
-    // 800/7 per week against 150 sold → WAPE 16/21, over 32 weeks (8 origins × 4).
+    // 800/7 per week against 150 sold → WAPE 16/21, over 48 weeks (12 origins × 4).
     let ma = f.scores[1].1;
-    assert!((ma.abs_error - 32.0 * 800.0 / 7.0).abs() < 1e-6);
+    assert!((ma.abs_error - 48.0 * 800.0 / 7.0).abs() < 1e-6);
     assert!(
         (ma.wape().unwrap() - 16.0 / 21.0).abs() < 1e-9,
         "{:?}",
@@ -139,10 +142,11 @@ fn weekly_pattern_selects_a_seasonal_method_with_exact_scores() {
     // before the last origin: 31 jumps of 40 in 111 pairs. MAE = 800/49 per day.
     let expected = (800.0 / 49.0) / (31.0 * 40.0 / 111.0);
     assert!((ma.mase.unwrap() - expected).abs() < 1e-9, "{:?}", ma.mase);
-    // The selection used the moving average (the default for a non-intermittent series)
-    // until a window had closed (the fifth origin), then seasonal naive.
-    assert!((f.selection.abs_error - ma.abs_error / 2.0).abs() < 1e-6);
+    // From the fifth origin on a window has closed and seasonal naive (exact) is chosen; the
+    // moving average on those same 8 origins errs 32 × 800/7.
+    assert_eq!(f.selection.abs_error, 0.0);
     assert_eq!(f.selection.periods, 224);
+    assert!((f.holdout[1].1.abs_error - 32.0 * 800.0 / 7.0).abs() < 1e-6);
     // Day 140 after Wednesday 1 January 2025 is Wednesday 21 May, a "10" day of the pattern.
     assert_eq!(f.points[0].date, day(2025, 5, 21));
     assert_eq!(f.points[0].point, Qty::units(10));
@@ -159,7 +163,7 @@ fn plan_of_origins() {
     let f = Forecaster::new(Config::default());
     let p = f.plan(100, 7);
     assert_eq!(p.horizon, 28);
-    assert_eq!(p.origins, vec![23, 30, 37, 44, 51, 58, 65, 72]);
+    assert_eq!(p.origins, vec![16, 23, 30, 37, 44, 51, 58, 65, 72]);
     let short = f.plan(30, 7);
     assert_eq!(short.horizon, 16);
     assert_eq!(short.origins, vec![14]);
@@ -222,7 +226,8 @@ fn accuracy_table_pools_and_merges() {
     let t = t1.merge(t2);
     assert_eq!(t.series, 2);
     assert_eq!(t.selected[0], (Method::SeasonalNaive, 2));
-    // Moving average: 32 weeks × 800/7 of error on the first, none on the second.
+    // Moving average on the 8 held-out origins: 32 weeks × 800/7 of error on the first,
+    // none on the second.
     let ma = t.methods[1];
     assert!((ma.abs_error - 32.0 * 800.0 / 7.0).abs() < 1e-6);
     assert!((ma.actual - (4800.0 + 2240.0)).abs() < 1e-9);
