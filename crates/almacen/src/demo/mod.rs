@@ -62,6 +62,7 @@ fn scaled(q: Qty, num: i64, den: i64, whole: bool) -> Qty {
 }
 
 pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
+    let load_started = std::time::Instant::now();
     let sys = Principal::system();
     let existing = app.locations(&sys, PageRequest::first(500)).await?;
     if existing.items.iter().any(|l| l.code == WAREHOUSE) {
@@ -242,14 +243,21 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
         }
     }
     // A year of sales before today, inserted as one block of ledger lines.
+    let started = std::time::Instant::now();
     let past = history::lines(&sold, &store_ids, today, HISTORY_DAYS);
-    app.append_history(&sys, past)
+    let generated = started.elapsed();
+    let appended = app
+        .append_history(&sys, past)
         .await
         .context("historial de ventas")?;
+    tracing::info!(lines = appended, ?generated, elapsed = ?started.elapsed(), "demo: historial de ventas");
+    let started = std::time::Instant::now();
     for chunk in receipts.chunks(200) {
         app.post_movements(&sys, chunk.to_vec(), true, app.meta(&sys, None))
             .await?;
     }
+    tracing::info!(elapsed = ?started.elapsed(), "demo: stock inicial en el depósito");
+    let started = std::time::Instant::now();
     // Transfers run concurrently so the writer can group their commits.
     let mut set = tokio::task::JoinSet::new();
     for t in transfers {
@@ -264,8 +272,12 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
         r.context("tarea de transferencia")??;
     }
 
+    tracing::info!(elapsed = ?started.elapsed(), "demo: reposición de sucursales");
+    let started = std::time::Instant::now();
     app.run_forecast(&sys).await.context("pronóstico inicial")?;
+    tracing::info!(elapsed = ?started.elapsed(), "demo: pronóstico inicial");
 
+    tracing::info!(elapsed = ?load_started.elapsed(), "demo: catálogo, stock e historial");
     let password = app::auth::random_password();
     let username = "admin".to_owned();
     let input = UserInput {
