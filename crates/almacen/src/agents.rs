@@ -31,6 +31,8 @@ pub struct AgentSettings {
     pub price_reindex: String,
     /// Off by default: re-indexing changes shelf prices without a person previewing them.
     pub price_reindex_enabled: bool,
+    /// The nightly demand forecast (the latest run feeds the purchase suggestions).
+    pub forecast: String,
     /// Where scheduled backups go, and how many are kept.
     pub backup_dir: PathBuf,
     pub backup_keep: usize,
@@ -48,6 +50,7 @@ impl Default for AgentSettings {
             session_cleanup: "30 3 * * *".into(),
             price_reindex: "0 6 1 * *".into(),
             price_reindex_enabled: false,
+            forecast: "0 4 * * *".into(),
             backup_dir: PathBuf::from("backups"),
             backup_keep: 14,
             expiry_days: 7,
@@ -226,6 +229,23 @@ pub fn agents(app: Arc<app::App>, cfg: &Config) -> Vec<Agent> {
             job: job(Arc::new(move || {
                 let app = app.clone();
                 Box::pin(async move { app.monthly_reindex().await.map_err(|e| e.to_string()) })
+            })),
+        });
+    }
+    {
+        let app = app.clone();
+        out.push(Agent {
+            name: "forecast",
+            schedule: s.forecast.clone(),
+            job: job(Arc::new(move || {
+                let app = app.clone();
+                Box::pin(async move {
+                    let run = app
+                        .run_forecast(&app::Principal::system())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(format!("pronóstico #{}: {} series", run.id, run.series))
+                })
             })),
         });
     }

@@ -1,5 +1,5 @@
-//! Command-line interface: `serve`, `migrate`, `user add`, `check`, `import products`, `bench`
-//! (`movements`, `pos`, `pricing`).
+//! Command-line interface: `serve`, `migrate`, `user add`, `check`, `import products`,
+//! `forecast`, `bench` (`movements`, `pos`, `pricing`, `forecast`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -49,6 +49,49 @@ pub enum Command {
     /// Load benchmarks against a running node or one started on a fresh database.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Demand forecast: without a subcommand, runs it now on the database (as the nightly
+    /// agent does); `evaluate` and `predict` work on any history file.
+    Forecast(ForecastArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ForecastArgs {
+    #[command(subcommand)]
+    pub command: Option<ForecastCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ForecastCommand {
+    /// Rolling-origin backtest of a long-format CSV (series_id,date,quantity; daily or weekly;
+    /// an empty quantity is a censored period): WAPE and MASE per method and for the
+    /// automatic per-series selection.
+    Evaluate(ForecastFileArgs),
+    /// Forecasts and prediction intervals of the selected method per series and date, as CSV.
+    Predict(ForecastPredictArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ForecastFileArgs {
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Periods ahead (days, or weeks for weekly data).
+    #[arg(long, default_value_t = 28)]
+    pub horizon: usize,
+    /// Prints the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ForecastPredictArgs {
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, default_value_t = 28)]
+    pub horizon: usize,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -127,6 +170,9 @@ pub enum BenchCommand {
     /// Seeds N products on a fresh database and times the preview and the atomic apply of a
     /// bulk price increase over all of them (targets: preview ≤ 1 s, apply ≤ 5 s).
     Pricing(BenchPricingArgs),
+    /// Generated demand (default 100,000 series × 730 days): full backtest and selection;
+    /// prints time, peak memory and WAPE/MASE per method and for the selection.
+    Forecast(BenchForecastArgs),
 }
 
 #[derive(Args, Debug)]
@@ -137,6 +183,19 @@ pub struct BenchPricingArgs {
     /// Cost increase in percent.
     #[arg(long, default_value = "8.5")]
     pub percent: String,
+    /// Also writes the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchForecastArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub series: u64,
+    #[arg(long, default_value_t = 730)]
+    pub days: usize,
+    #[arg(long, default_value_t = 28)]
+    pub horizon: usize,
     /// Also writes the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -283,6 +342,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Forecast(args) => forecast(cfg, args).await,
+        Command::Bench(BenchCommand::Forecast(args)) => {
+            let report = tokio::task::spawn_blocking(move || {
+                crate::forecast::bench(args.series, args.days.max(1), args.horizon.max(1))
+            })
+            .await?;
+            report.print();
+            if let Some(path) = args.json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+                    .with_context(|| format!("escribiendo {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(cmd) => {
             let (args, report) = match cmd {
                 BenchCommand::Pricing(args) => {
@@ -306,6 +378,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await?;
                     (pos.common, report)
                 }
+                BenchCommand::Forecast(_) => bail!("bench forecast no usa un nodo"),
             };
             report.print();
             if let Some(path) = args.json {
@@ -550,4 +623,61 @@ async fn import_products(cfg: Config, args: ImportProductsArgs) -> anyhow::Resul
     } else {
         ExitCode::from(2)
     })
+}
+
+async fn forecast(cfg: Config, args: ForecastArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Some(ForecastCommand::Evaluate(a)) => {
+            let json = a.json;
+            let (table, eval) =
+                tokio::task::spawn_blocking(move || crate::forecast::evaluate(&a.input, a.horizon))
+                    .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&eval)?);
+            } else {
+                println!(
+                    "horizonte {} períodos, {} series",
+                    eval.horizon, eval.series
+                );
+                print!("{}", table.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(ForecastCommand::Predict(a)) => {
+            let rows = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                match &a.output {
+                    Some(path) => {
+                        let mut f = std::io::BufWriter::new(
+                            std::fs::File::create(path)
+                                .with_context(|| format!("escribiendo {}", path.display()))?,
+                        );
+                        crate::forecast::predict(&a.input, a.horizon, &mut f)
+                    }
+                    None => {
+                        let stdout = std::io::stdout();
+                        let mut lock = stdout.lock();
+                        crate::forecast::predict(&a.input, a.horizon, &mut lock)
+                    }
+                }
+            })
+            .await??;
+            eprintln!("{rows} filas de pronóstico");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
+            let run = wired.app.run_forecast(&app::Principal::system()).await?;
+            println!(
+                "pronóstico #{} listo: {} series ({})",
+                run.id,
+                run.series,
+                run.method_mix
+                    .iter()
+                    .map(|(m, n)| format!("{m}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

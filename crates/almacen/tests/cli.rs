@@ -162,7 +162,9 @@ async fn demo_loads_once_and_prints_a_random_admin_password() {
     let wired = almacen::server::wire(&cfg, app::Clock::system())
         .await
         .unwrap();
+    let started = std::time::Instant::now();
     let first = almacen::demo::load(&wired.app).await.unwrap();
+    eprintln!("demo cargada en {:?}", started.elapsed());
     let login = first.login.expect("first load creates the admin");
     assert_eq!(login.username, "admin");
     assert!(login.password.len() >= 16);
@@ -196,6 +198,22 @@ async fn demo_loads_once_and_prints_a_random_admin_password() {
     assert!((10..=15).contains(&suppliers.items.len()));
     let report = wired.app.check_ledger(&sys).await.unwrap();
     assert!(report.ok && report.movements_checked > 900);
+    // A year of sales at both stores, forecast once: every product × store has a series, the
+    // methods differ by series, and there is something to buy.
+    assert!(
+        report.movements_checked > 100_000,
+        "{}",
+        report.movements_checked
+    );
+    let run = wired.app.latest_forecast_run(&sys).await.unwrap();
+    assert_eq!(run.series, 600);
+    assert!(run.method_mix.len() >= 3, "{:?}", run.method_mix);
+    let suggestions = wired
+        .app
+        .replenishment_suggestions(&sys, app::forecast::SuggestionQuery::default())
+        .await
+        .unwrap();
+    assert!(!suggestions.groups.is_empty());
     let critical = wired
         .app
         .critical_stock(&sys, app::stock::CriticalQuery::default())

@@ -47,6 +47,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
         (name = "reports", description = "Negocio: valorización y ventas"),
         (name = "pricing", description = "Negocio: precios, inflación, listas de proveedores y etiquetas"),
         (name = "operations", description = "Operación: agentes, alertas y eventos"),
+        (name = "forecast", description = "Pronóstico de demanda y sugerencias de compra"),
         (name = "health", description = "Salud del servicio (público)")
     )
 )]
@@ -66,7 +67,9 @@ impl Modify for BearerAuth {
 
 /// Every route with its OpenAPI description; the spec cannot drift from the router.
 pub fn api_router() -> OpenApiRouter<ApiState> {
-    use routes::{access, catalog, health, operations, pricing, purchasing, reports, sales, stock};
+    use routes::{
+        access, catalog, forecast, health, operations, pricing, purchasing, reports, sales, stock,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -124,6 +127,11 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(operations::read_alert))
         .routes(routes!(operations::dead_letters))
         .routes(routes!(operations::retry_event))
+        .routes(routes!(forecast::run))
+        .routes(routes!(forecast::latest))
+        .routes(routes!(forecast::product))
+        .routes(routes!(forecast::suggestions))
+        .routes(routes!(forecast::order))
 }
 
 /// The OpenAPI 3.1 document, as served at `/api/openapi.json`.

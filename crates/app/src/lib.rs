@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod error;
+pub mod forecast;
 pub mod import;
 pub mod labels;
 pub mod operations;
@@ -41,6 +42,7 @@ pub struct Settings {
     pub login: auth::LoginPolicy,
     pub sales: sales::SalesSettings,
     pub pricing: pricing::PricingSettings,
+    pub forecast: forecast::ForecastSettings,
 }
 
 /// The application: the store, the clock and the settings every use case shares.

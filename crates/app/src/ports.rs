@@ -12,6 +12,10 @@ use crate::catalog::{
     UpsertMode, UpsertedProduct,
 };
 use crate::error::Result;
+use crate::forecast::{
+    DemandDay, FinishedRun, ForecastRun, HistoryLine, NewForecastRun, OpeningBalance,
+    ReplenishmentRow, StoredSeries,
+};
 use crate::operations::{AgentRun, Alert, ExpiringLot, NewAlert, OutboxEvent};
 use crate::page::{Page, PageRequest};
 use crate::price_lists::{ItemMapping, MatchData};
@@ -277,4 +281,32 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_counts(&self) -> Result<(i64, i64)>;
     /// Deletes expired sessions, and delivered events and idempotency keys older than `before`.
     async fn cleanup(&self, now: i64, before: i64) -> Result<String>;
+
+    // pronóstico
+    /// Appends a block of past receipts and sales (lot-less) in one transaction, chaining
+    /// each product × location's balance from its current on-hand, and updates the on-hand
+    /// projection; fails whole if any balance would go negative. For demo and migration
+    /// data, where posting one request per day would take minutes.
+    async fn append_history(&self, lines: Vec<HistoryLine>) -> Result<u64>;
+    /// Stock per product × location before `from_micros`, and per local day from then on the
+    /// net ledger change and the units sold.
+    async fn demand_history(
+        &self,
+        from_micros: i64,
+    ) -> Result<(Vec<OpeningBalance>, Vec<DemandDay>)>;
+    async fn start_forecast_run(&self, new: NewForecastRun) -> Result<i64>;
+    /// Writes the run's series and marks it done (or failed) in one transaction.
+    async fn finish_forecast_run(&self, run_id: i64, run: FinishedRun, now: i64) -> Result<()>;
+    async fn get_forecast_run(&self, run_id: i64) -> Result<Option<ForecastRun>>;
+    /// The most recent run that finished successfully.
+    async fn latest_forecast_run(&self) -> Result<Option<ForecastRun>>;
+    async fn forecast_series(&self, run_id: i64, product_id: i64) -> Result<Vec<StoredSeries>>;
+    /// The order an earlier request with the same idempotency key created, if any (so a retry
+    /// of "order the suggestions" returns it even though nothing is left to suggest).
+    async fn replayed_purchase_order(
+        &self,
+        meta: &WriteMeta,
+    ) -> Result<Option<Written<PurchaseOrder>>>;
+    /// Every series of the run with its product, supplier, stock and open orders.
+    async fn replenishment_rows(&self, run_id: i64) -> Result<Vec<ReplenishmentRow>>;
 }

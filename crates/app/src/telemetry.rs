@@ -32,6 +32,12 @@ pub fn movements_posted(kinds: impl IntoIterator<Item = MovementKind>) {
     }
 }
 
+/// One forecast run finished (stored) or failed.
+pub fn forecast_job(ok: bool) {
+    metrics::counter!(FORECAST_JOBS, "status" => if ok { "succeeded" } else { "failed" })
+        .increment(1);
+}
+
 pub fn agent_run(agent: &'static str, ok: bool, at_unix_seconds: i64) {
     metrics::counter!(AGENT_RUNS, "agent" => agent, "status" => if ok { "succeeded" } else { "failed" }).increment(1);
     if ok {

@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod catalog;
 mod direct;
+mod forecast;
 mod idempotency;
 pub mod maintenance;
 mod operations;
@@ -805,5 +806,54 @@ impl app::Store for SqlStore {
     }
     async fn cleanup(&self, now: i64, before: i64) -> Result<String> {
         operations::cleanup(self, now, before).await
+    }
+
+    async fn append_history(&self, lines: Vec<app::forecast::HistoryLine>) -> Result<u64> {
+        forecast::append_history(self, lines).await
+    }
+    async fn demand_history(
+        &self,
+        from_micros: i64,
+    ) -> Result<(
+        Vec<app::forecast::OpeningBalance>,
+        Vec<app::forecast::DemandDay>,
+    )> {
+        forecast::demand_history(&self.pool, from_micros).await
+    }
+    async fn start_forecast_run(&self, new: app::forecast::NewForecastRun) -> Result<i64> {
+        forecast::start_forecast_run(self, new).await
+    }
+    async fn finish_forecast_run(
+        &self,
+        run_id: i64,
+        run: app::forecast::FinishedRun,
+        now: i64,
+    ) -> Result<()> {
+        forecast::finish_forecast_run(self, run_id, run, now).await
+    }
+    async fn get_forecast_run(&self, run_id: i64) -> Result<Option<app::forecast::ForecastRun>> {
+        forecast::get_forecast_run(&self.pool, run_id).await
+    }
+    async fn latest_forecast_run(&self) -> Result<Option<app::forecast::ForecastRun>> {
+        forecast::latest_forecast_run(&self.pool).await
+    }
+    async fn forecast_series(
+        &self,
+        run_id: i64,
+        product_id: i64,
+    ) -> Result<Vec<app::forecast::StoredSeries>> {
+        forecast::forecast_series(&self.pool, run_id, product_id).await
+    }
+    async fn replayed_purchase_order(
+        &self,
+        meta: &app::WriteMeta,
+    ) -> Result<Option<app::Written<app::purchasing::PurchaseOrder>>> {
+        idempotency::lookup(&self.pool, self.known_keys.as_ref(), meta).await
+    }
+    async fn replenishment_rows(
+        &self,
+        run_id: i64,
+    ) -> Result<Vec<app::forecast::ReplenishmentRow>> {
+        forecast::replenishment_rows(&self.pool, run_id).await
     }
 }

@@ -1,7 +1,9 @@
 //! `--demo`: loads, once, a realistic Argentine mini-market (one depósito, two stores, 300
-//! products, 12 suppliers, stock with lots) through the same use cases the API uses.
+//! products, 12 suppliers, stock with lots, a year of daily sales at both stores) through the
+//! same use cases the API uses, and runs the forecast once so suggestions are there.
 
 mod catalog;
+pub mod history;
 
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ pub use catalog::{DemoProduct, DemoSupplier, PRODUCTS, SUPPLIERS};
 
 pub const WAREHOUSE: &str = "DEP";
 pub const STORES: [&str; 2] = ["S01", "S02"];
+/// Days of daily sales history the demo starts with.
+pub const HISTORY_DAYS: u32 = 365;
 
 pub struct DemoLogin {
     pub username: String,
@@ -58,6 +62,7 @@ fn scaled(q: Qty, num: i64, den: i64, whole: bool) -> Qty {
 }
 
 pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
+    let load_started = std::time::Instant::now();
     let sys = Principal::system();
     let existing = app.locations(&sys, PageRequest::first(500)).await?;
     if existing.items.iter().any(|l| l.code == WAREHOUSE) {
@@ -80,6 +85,15 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             .await?;
     }
 
+    let store_ids: Vec<i64> = app
+        .locations(&sys, PageRequest::first(500))
+        .await?
+        .items
+        .iter()
+        .filter(|l| STORES.contains(&l.code.as_str()))
+        .map(|l| l.id)
+        .collect();
+    let mut lead_times = std::collections::HashMap::new();
     let mut supplier_ids = Vec::with_capacity(SUPPLIERS.len());
     for s in SUPPLIERS {
         let input = SupplierInput {
@@ -93,12 +107,14 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             .create_supplier(&sys, input, app.meta(&sys, None))
             .await
             .with_context(|| format!("proveedor {}", s.name))?;
+        lead_times.insert(w.value.id, s.lead_time_days);
         supplier_ids.push((w.value.id, s.categories));
     }
 
     let today = app.clock.today();
     let mut receipts = Vec::new();
     let mut transfers = Vec::new();
+    let mut sold = Vec::with_capacity(PRODUCTS.len());
     for (i, p) in PRODUCTS.iter().enumerate() {
         let whole = p.unit == "unit";
         let min = qty(p.min_stock)?;
@@ -161,6 +177,14 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             .with_context(|| format!("producto {}", p.name))?
             .value
             .product;
+        sold.push(history::HistoryProduct {
+            id: product.id,
+            demo: p,
+            cost: product.cost,
+            lead_time_days: supplier
+                .and_then(|s| lead_times.get(&s).copied())
+                .unwrap_or(3),
+        });
 
         // The depósito receives enough for both stores; perishables arrive in two lots.
         let total = scaled(max, 3, 1, whole);
@@ -218,10 +242,22 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
             });
         }
     }
+    // A year of sales before today, inserted as one block of ledger lines.
+    let started = std::time::Instant::now();
+    let past = history::lines(&sold, &store_ids, today, HISTORY_DAYS);
+    let generated = started.elapsed();
+    let appended = app
+        .append_history(&sys, past)
+        .await
+        .context("historial de ventas")?;
+    tracing::info!(lines = appended, ?generated, elapsed = ?started.elapsed(), "demo: historial de ventas");
+    let started = std::time::Instant::now();
     for chunk in receipts.chunks(200) {
         app.post_movements(&sys, chunk.to_vec(), true, app.meta(&sys, None))
             .await?;
     }
+    tracing::info!(elapsed = ?started.elapsed(), "demo: stock inicial en el depósito");
+    let started = std::time::Instant::now();
     // Transfers run concurrently so the writer can group their commits.
     let mut set = tokio::task::JoinSet::new();
     for t in transfers {
@@ -236,6 +272,12 @@ pub async fn load(app: &Arc<App>) -> anyhow::Result<DemoOutcome> {
         r.context("tarea de transferencia")??;
     }
 
+    tracing::info!(elapsed = ?started.elapsed(), "demo: reposición de sucursales");
+    let started = std::time::Instant::now();
+    app.run_forecast(&sys).await.context("pronóstico inicial")?;
+    tracing::info!(elapsed = ?started.elapsed(), "demo: pronóstico inicial");
+
+    tracing::info!(elapsed = ?load_started.elapsed(), "demo: catálogo, stock e historial");
     let password = app::auth::random_password();
     let username = "admin".to_owned();
     let input = UserInput {

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod forecast;
 pub mod health;
 pub mod operations;
 pub mod pricing;
