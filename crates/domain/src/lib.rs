@@ -74,6 +74,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cuit;
 pub mod gtin;
+pub mod invoice;
 pub mod ledger;
 pub mod money;
 pub mod purchasing;
