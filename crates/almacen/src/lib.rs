@@ -7,5 +7,6 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod invoices;
 pub mod server;
 pub mod telemetry;

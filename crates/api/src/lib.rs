@@ -65,7 +65,9 @@ impl Modify for BearerAuth {
 
 /// Every route with its OpenAPI description; the spec cannot drift from the router.
 pub fn api_router() -> OpenApiRouter<ApiState> {
-    use routes::{access, catalog, health, operations, purchasing, reports, sales, stock};
+    use routes::{
+        access, catalog, health, invoices, operations, purchasing, reports, sales, stock,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -104,6 +106,17 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(purchasing::send))
         .routes(routes!(purchasing::cancel))
         .routes(routes!(purchasing::receive))
+        .merge(
+            // Invoice files are bigger than JSON bodies; only this route takes them.
+            OpenApiRouter::new()
+                .routes(routes!(invoices::scan))
+                .layer(DefaultBodyLimit::max(invoices::MAX_UPLOAD_BYTES)),
+        )
+        .routes(routes!(invoices::job))
+        .routes(routes!(invoices::create))
+        .routes(routes!(invoices::get, invoices::correct))
+        .routes(routes!(invoices::confirm))
+        .routes(routes!(invoices::libro_iva))
         .routes(routes!(reports::stock_value))
         .routes(routes!(reports::sales))
         .routes(routes!(operations::agents))

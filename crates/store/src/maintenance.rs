@@ -40,6 +40,9 @@ pub const TABLES: &[&str] = &[
     "purchase_order_lines",
     "receipts",
     "receipt_lines",
+    "invoice_scan_jobs",
+    "supplier_invoices",
+    "supplier_product_codes",
 ];
 
 /// Columns whose content is hashed per table: the ledger, the projection and what prices it.

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod catalog;
 pub mod health;
+pub mod invoices;
 pub mod operations;
 pub mod purchasing;
 pub mod reports;

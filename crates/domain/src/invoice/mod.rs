@@ -114,8 +114,9 @@ impl VoucherKind {
 }
 
 /// An AFIP voucher type: letter plus kind, with its code in AFIP's table (factura A = 1,
-/// B = 6, C = 11, M = 51; debit note +1, credit note +2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// B = 6, C = 11, M = 51; debit note +1, credit note +2). In JSON:
+/// `{"code": 1, "letter": "A", "kind": "factura"}`; only `code` is read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VoucherType {
     pub letter: Letter,
     pub kind: VoucherKind,
@@ -147,6 +148,28 @@ impl VoucherType {
             }
         }
         Err(InvoiceError::VoucherCode(code))
+    }
+}
+
+impl Serialize for VoucherType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = serializer.serialize_struct("VoucherType", 3)?;
+        st.serialize_field("code", &self.code())?;
+        st.serialize_field("letter", self.letter.as_str())?;
+        st.serialize_field("kind", self.kind.as_str())?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for VoucherType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            code: u32,
+        }
+        let w = Wire::deserialize(deserializer)?;
+        VoucherType::from_code(w.code).map_err(serde::de::Error::custom)
     }
 }
 
