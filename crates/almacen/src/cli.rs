@@ -70,12 +70,15 @@ pub struct InvoiceScanArgs {
     /// Skips deskewing (to measure what it buys).
     #[arg(long)]
     pub no_deskew: bool,
-    /// Skips binarisation (to measure what it buys).
+    /// Binarises (Otsu) before OCR (to measure what it buys; off by default).
     #[arg(long)]
-    pub no_binarise: bool,
-    /// Adds a 3×3 median despeckle.
+    pub binarise: bool,
+    /// Always applies a 3×3 median despeckle.
     #[arg(long)]
     pub despeckle: bool,
+    /// Never despeckles, not even noisy pages.
+    #[arg(long)]
+    pub no_auto_despeckle: bool,
 }
 
 #[derive(Args, Debug)]
@@ -169,12 +172,15 @@ pub struct BenchOcrArgs {
     /// Skips deskewing (to measure what it buys).
     #[arg(long)]
     pub no_deskew: bool,
-    /// Skips binarisation (to measure what it buys).
+    /// Binarises (Otsu) before OCR (to measure what it buys; off by default).
     #[arg(long)]
-    pub no_binarise: bool,
-    /// Adds a 3×3 median despeckle.
+    pub binarise: bool,
+    /// Always applies a 3×3 median despeckle.
     #[arg(long)]
     pub despeckle: bool,
+    /// Never despeckles, not even noisy pages.
+    #[arg(long)]
+    pub no_auto_despeckle: bool,
     /// Also writes the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -576,8 +582,9 @@ async fn import_products(cfg: Config, args: ImportProductsArgs) -> anyhow::Resul
 fn scanner(
     our_cuit: Option<&str>,
     no_deskew: bool,
-    no_binarise: bool,
+    binarise: bool,
     despeckle: bool,
+    no_auto_despeckle: bool,
 ) -> anyhow::Result<ocr::Scanner> {
     let our_cuit = our_cuit
         .map(domain::Cuit::parse)
@@ -587,8 +594,9 @@ fn scanner(
         our_cuit,
         steps: ocr::prep::Steps {
             deskew: !no_deskew,
-            binarise: !no_binarise,
+            binarise,
             despeckle,
+            auto_despeckle: !no_auto_despeckle,
         },
         ..ocr::Scanner::default()
     })
@@ -599,8 +607,9 @@ fn invoices_scan(args: InvoiceScanArgs) -> anyhow::Result<ExitCode> {
     let scanner = scanner(
         args.our_cuit.as_deref(),
         args.no_deskew,
-        args.no_binarise,
+        args.binarise,
         args.despeckle,
+        args.no_auto_despeckle,
     )?;
     let mut failed = false;
     for file in &args.files {
@@ -631,8 +640,9 @@ fn bench_ocr(args: BenchOcrArgs) -> anyhow::Result<ExitCode> {
     let scanner = scanner(
         Some("33-69345023-9"),
         args.no_deskew,
-        args.no_binarise,
+        args.binarise,
         args.despeckle,
+        args.no_auto_despeckle,
     )?;
     if !scanner.ocr_available() {
         bail!("Tesseract no está instalado (apt-get install tesseract-ocr tesseract-ocr-spa)");

@@ -669,6 +669,7 @@ impl App {
                 }),
         };
         let now = self.clock.now_micros();
+        crate::telemetry::ocr_job(outcome.is_ok());
         let (invoice_id, error) = match outcome {
             Ok(id) => (Some(id), None),
             Err(e) => (None, Some(e)),

@@ -203,6 +203,20 @@ fn rate(s: &str) -> Option<VatRate> {
     VatRate::parse(s).ok()
 }
 
+/// A printed rate in an item row, tolerating one extra OCR digit ("10,55%" is 10,5 %): the
+/// only rates that exist are 0, 10,5, 21 and 27, so a known prefix decides.
+fn row_rate(s: &str) -> Option<VatRate> {
+    rate(s).or_else(|| {
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        match digits.as_str() {
+            d if d.starts_with("105") => Some(VatRate::Reduced),
+            d if d.len() == 3 && d.starts_with("21") => Some(VatRate::General),
+            d if d.len() == 3 && d.starts_with("27") => Some(VatRate::Increased),
+            _ => None,
+        }
+    })
+}
+
 /// `(value, confidence, source)` of a capture group in a line.
 fn capture(line: &Line, re: &Regex, group: usize) -> Option<(String, u8, Source)> {
     let caps = re.captures(line.text())?;
@@ -524,7 +538,7 @@ fn item_line(l: &Line) -> Option<ExtractedLine> {
             (r.trim_end_matches('%').to_owned(), 2)
         };
         if r.ends_with('%')
-            && let Some(found) = rate(&rate_text)
+            && let Some(found) = row_rate(&rate_text)
         {
             vat_rate = Some(found);
             used.extend(end - width..end);
@@ -559,9 +573,16 @@ fn item_line(l: &Line) -> Option<ExtractedLine> {
         && !first.chars().any(char::is_lowercase);
     let desc_from = usize::from(looks_like_code);
     let code = looks_like_code.then(|| fix_code(first));
-    let description = rest[desc_from..]
+    let desc: Vec<&str> = rest[desc_from..].iter().map(|w| w.text.as_str()).collect();
+    let description = desc
         .iter()
-        .map(|w| w.text.as_str())
+        .enumerate()
+        .map(|(k, w)| {
+            // A unit after a number: OCR reads a lone "g" as "y" ("500 y" is "500 g").
+            let after_number =
+                k > 0 && desc[k - 1].bytes().all(|b| b.is_ascii_digit() || b == b',');
+            if *w == "y" && after_number { "g" } else { w }
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let confidence = used
@@ -600,6 +621,9 @@ mod tests {
         assert_eq!(fix_numeric("Il"), "Il");
         assert_eq!(fix_code("PUO520"), "PU0520");
         assert_eq!(fix_code("OSO"), "OSO");
+        assert_eq!(row_rate("10,55"), Some(VatRate::Reduced));
+        assert_eq!(row_rate("21"), Some(VatRate::General));
+        assert_eq!(row_rate("35"), None);
     }
 
     #[test]

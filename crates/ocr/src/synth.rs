@@ -105,11 +105,11 @@ pub fn specs(count: usize, seed: u64) -> Vec<Spec> {
     (0..count)
         .map(|i| Spec {
             seed: rng.random(),
-            layout: (i / 6 % 2) as u8,
-            font: i / 12 % FONT_FILES.len(),
-            letter: [Letter::A, Letter::B, Letter::C][i / 2 % 3],
+            layout: rng.random_range(0..2),
+            font: rng.random_range(0..FONT_FILES.len()),
+            letter: [Letter::A, Letter::B, Letter::C][rng.random_range(0..3)],
             lines: rng.random_range(1..=30),
-            qr: i % 2 == 0,
+            qr: rng.random_bool(0.5),
             degradation: Degradation::ALL[i % Degradation::ALL.len()],
         })
         .collect()

@@ -102,3 +102,24 @@ fn accuracy_table() {
     let r = ocr::bench::run(&scanner(), &fonts, n, 7, 2);
     println!("{}", ocr::bench::table(&r));
 }
+
+/// Writes generated samples to `OCR_SAVE_DIR` for inspection (`-- --ignored`).
+#[test]
+#[ignore = "manual: writes sample files"]
+fn save_samples() {
+    let Ok(dir) = std::env::var("OCR_SAVE_DIR") else {
+        return;
+    };
+    let fonts = Fonts::load(Path::new(synth::FONT_DIR)).unwrap();
+    for (i, sp) in synth::specs(12, 7).iter().enumerate() {
+        let s = synth::sample(sp, &fonts, &ours());
+        std::fs::write(
+            format!(
+                "{dir}/{i:02}-{:?}-{:?}-f{}-l{}.img",
+                sp.degradation, sp.letter, sp.font, sp.layout
+            ),
+            &s.bytes,
+        )
+        .unwrap();
+    }
+}
