@@ -578,10 +578,14 @@ fn item_line(l: &Line) -> Option<ExtractedLine> {
         .iter()
         .enumerate()
         .map(|(k, w)| {
-            // A unit after a number: OCR reads a lone "g" as "y" ("500 y" is "500 g").
+            // A unit after a number: OCR reads a lone "g" as "y" or "gy" ("500 y" is "500 g").
             let after_number =
                 k > 0 && desc[k - 1].bytes().all(|b| b.is_ascii_digit() || b == b',');
-            if *w == "y" && after_number { "g" } else { w }
+            if matches!(*w, "y" | "gy") && after_number {
+                "g"
+            } else {
+                w
+            }
         })
         .collect::<Vec<_>>()
         .join(" ");
