@@ -8,5 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod forecast;
+pub mod invoices;
 pub mod server;
 pub mod telemetry;

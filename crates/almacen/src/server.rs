@@ -29,7 +29,10 @@ pub async fn wire(cfg: &Config, clock: app::Clock) -> anyhow::Result<Wired> {
             .map_err(anyhow::Error::msg)?,
     );
     store.migrate().await.map_err(anyhow::Error::msg)?;
-    let app = Arc::new(app::App::new(store.clone(), clock, cfg.settings.clone()));
+    let reader = Arc::new(crate::invoices::OcrReader::new(&cfg.settings.invoices));
+    let app = Arc::new(
+        app::App::new(store.clone(), clock, cfg.settings.clone()).with_invoice_reader(reader),
+    );
     Ok(Wired { app, store })
 }
 

@@ -185,6 +185,12 @@ impl From<app::Error> for ApiError {
                 err.retry_after = Some(1);
                 err
             }
+            E::NotInstalled(what) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_installed",
+                "Función no disponible",
+                what,
+            ),
             E::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 ApiError::new(

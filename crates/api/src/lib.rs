@@ -68,7 +68,8 @@ impl Modify for BearerAuth {
 /// Every route with its OpenAPI description; the spec cannot drift from the router.
 pub fn api_router() -> OpenApiRouter<ApiState> {
     use routes::{
-        access, catalog, forecast, health, operations, pricing, purchasing, reports, sales, stock,
+        access, catalog, forecast, health, invoices, operations, pricing, purchasing, reports,
+        sales, stock,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
@@ -120,6 +121,17 @@ pub fn api_router() -> OpenApiRouter<ApiState> {
         .routes(routes!(pricing::apply))
         .routes(routes!(pricing::supplier_list))
         .routes(routes!(pricing::shelf_labels))
+        .merge(
+            // Invoice files are bigger than JSON bodies; only this route takes them.
+            OpenApiRouter::new()
+                .routes(routes!(invoices::scan))
+                .layer(DefaultBodyLimit::max(invoices::MAX_UPLOAD_BYTES)),
+        )
+        .routes(routes!(invoices::job))
+        .routes(routes!(invoices::create))
+        .routes(routes!(invoices::get, invoices::correct))
+        .routes(routes!(invoices::confirm))
+        .routes(routes!(invoices::libro_iva))
         .routes(routes!(reports::stock_value))
         .routes(routes!(reports::sales))
         .routes(routes!(operations::agents))

@@ -56,6 +56,9 @@ pub enum Error {
     /// The database is unreachable or overloaded; the client may retry.
     #[error("servicio no disponible: {0}")]
     Unavailable(String),
+    /// A capability this server lacks (e.g. OCR without Tesseract); other features still work.
+    #[error("{0}")]
+    NotInstalled(String),
     #[error("error interno: {0}")]
     Internal(String),
 }
@@ -128,6 +131,7 @@ impl_field_context!(
     domain::MoneyError,
     domain::QtyError,
     domain::CuitError,
+    domain::invoice::InvoiceError,
     domain::GtinError,
     domain::SkuError,
     domain::catalog::CatalogError,

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod error;
 pub mod forecast;
 pub mod import;
+pub mod invoices;
 pub mod labels;
 pub mod operations;
 pub mod page;
@@ -43,6 +44,7 @@ pub struct Settings {
     pub sales: sales::SalesSettings,
     pub pricing: pricing::PricingSettings,
     pub forecast: forecast::ForecastSettings,
+    pub invoices: invoices::InvoiceSettings,
 }
 
 /// The application: the store, the clock and the settings every use case shares.
@@ -51,16 +53,29 @@ pub struct App {
     pub clock: Clock,
     pub settings: Settings,
     principals: auth::PrincipalCache,
+    /// Reads scanned invoices; `None` (or not installed) leaves manual entry only.
+    invoice_reader: Option<Arc<dyn invoices::InvoiceReader>>,
+    /// Bounds how many scans run at once.
+    scan_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Clock, settings: Settings) -> Self {
+        let workers = settings.invoices.scan_workers.max(1);
         App {
             store,
             clock,
             settings,
             principals: auth::PrincipalCache::default(),
+            invoice_reader: None,
+            scan_permits: Arc::new(tokio::sync::Semaphore::new(workers)),
         }
+    }
+
+    /// Plugs in the invoice reader (the OCR adapter).
+    pub fn with_invoice_reader(mut self, reader: Arc<dyn invoices::InvoiceReader>) -> Self {
+        self.invoice_reader = Some(reader);
+        self
     }
 
     /// Write metadata for a caller at the current instant.

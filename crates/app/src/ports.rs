@@ -16,6 +16,10 @@ use crate::forecast::{
     DemandDay, FinishedRun, ForecastRun, HistoryLine, NewForecastRun, OpeningBalance,
     ReplenishmentRow, StoredSeries,
 };
+use crate::invoices::{
+    InvoicePosting, JobError, LineMatch, NewInvoiceDraft, PostedPurchase, SaleVatRow, ScanJob,
+    SupplierInvoice,
+};
 use crate::operations::{AgentRun, Alert, ExpiringLot, NewAlert, OutboxEvent};
 use crate::page::{Page, PageRequest};
 use crate::price_lists::{ItemMapping, MatchData};
@@ -165,6 +169,63 @@ pub trait Store: Send + Sync + 'static {
     async fn list_purchase_orders(&self, page: PageRequest) -> Result<Page<PurchaseOrder>>;
     /// Receipt movements, order progress and weighted average cost in one transaction.
     async fn post_receipt(&self, meta: &WriteMeta, new: NewReceipt) -> Result<Written<Receipt>>;
+
+    // supplier invoices
+    async fn supplier_by_cuit(&self, cuit: &domain::Cuit) -> Result<Option<Supplier>>;
+    async fn create_scan_job(
+        &self,
+        meta: &WriteMeta,
+        file_kind: &str,
+        file_bytes: i64,
+    ) -> Result<Written<ScanJob>>;
+    async fn start_scan_job(&self, id: i64, now: i64) -> Result<()>;
+    async fn finish_scan_job(
+        &self,
+        id: i64,
+        invoice_id: Option<i64>,
+        error: Option<JobError>,
+        now: i64,
+    ) -> Result<()>;
+    async fn get_scan_job(&self, id: i64) -> Result<Option<ScanJob>>;
+    async fn create_invoice_draft(
+        &self,
+        meta: &WriteMeta,
+        new: NewInvoiceDraft,
+    ) -> Result<Written<SupplierInvoice>>;
+    async fn get_supplier_invoice(&self, id: i64) -> Result<Option<SupplierInvoice>>;
+    /// Replaces a draft's data and matches and appends the correction; refuses posted ones.
+    async fn update_invoice_draft(
+        &self,
+        meta: &WriteMeta,
+        id: i64,
+        data: domain::invoice::InvoiceData,
+        matches: Vec<LineMatch>,
+        correction: serde_json::Value,
+    ) -> Result<SupplierInvoice>;
+    /// The posted invoice with this issuer, voucher code, point of sale and number.
+    async fn posted_invoice_id(
+        &self,
+        issuer: &domain::Cuit,
+        voucher_code: u32,
+        point_of_sale: u32,
+        number: u32,
+    ) -> Result<Option<i64>>;
+    /// Receipt (stock, cost, PO), invoice status and remembered mappings in one transaction;
+    /// a duplicate voucher is a 409.
+    async fn post_supplier_invoice(
+        &self,
+        meta: &WriteMeta,
+        posting: InvoicePosting,
+    ) -> Result<Written<SupplierInvoice>>;
+    async fn remembered_product(&self, supplier_id: i64, key: &str) -> Result<Option<i64>>;
+    /// Posted invoices issued in [from, to), by date then id, with the supplier's name.
+    async fn posted_invoices(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<PostedPurchase>>;
+    /// Completed tickets in [from, to) micros: IVA per rate, ordered by ticket.
+    async fn sales_vat(&self, from_micros: i64, to_micros: i64) -> Result<Vec<SaleVatRow>>;
 
     // negocio: reports
     /// Quantity per product and location at the instant, with the cost in force then.

@@ -38,6 +38,11 @@ pub fn forecast_job(ok: bool) {
         .increment(1);
 }
 
+/// One invoice scan finished: "succeeded" or "failed" (the OcrJobsFailing alert's ratio).
+pub fn ocr_job(ok: bool) {
+    metrics::counter!(OCR_JOBS, "status" => if ok { "succeeded" } else { "failed" }).increment(1);
+}
+
 pub fn agent_run(agent: &'static str, ok: bool, at_unix_seconds: i64) {
     metrics::counter!(AGENT_RUNS, "agent" => agent, "status" => if ok { "succeeded" } else { "failed" }).increment(1);
     if ok {

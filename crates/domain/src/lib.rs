@@ -75,6 +75,7 @@ pub mod catalog;
 pub mod cuit;
 pub mod forecast;
 pub mod gtin;
+pub mod invoice;
 pub mod ledger;
 pub mod money;
 pub mod pricing;

@@ -22,9 +22,10 @@ use crate::rows::{db_error, get, instant, parsed, placeholders, vat_from_bp};
 
 // ---------------------------------------------------------------- suppliers
 
-const SUPPLIER_COLUMNS: &str = "id, name, cuit, vat_condition, lead_time_days, contact, active";
+pub(crate) const SUPPLIER_COLUMNS: &str =
+    "id, name, cuit, vat_condition, lead_time_days, contact, active";
 
-fn supplier_from(r: &AnyRow) -> Result<Supplier> {
+pub(crate) fn supplier_from(r: &AnyRow) -> Result<Supplier> {
     Ok(Supplier {
         id: get(r, "id")?,
         name: get(r, "name")?,

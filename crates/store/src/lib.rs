@@ -8,6 +8,7 @@ mod catalog;
 mod direct;
 mod forecast;
 mod idempotency;
+mod invoices;
 pub mod maintenance;
 mod operations;
 mod pricing;
@@ -617,6 +618,94 @@ impl app::Store for SqlStore {
         // Receipts move average costs.
         self.resolve_cache.forget_products();
         out
+    }
+    async fn supplier_by_cuit(
+        &self,
+        cuit: &domain::Cuit,
+    ) -> Result<Option<app::catalog::Supplier>> {
+        invoices::supplier_by_cuit(&self.pool, cuit).await
+    }
+    async fn create_scan_job(
+        &self,
+        meta: &app::WriteMeta,
+        file_kind: &str,
+        file_bytes: i64,
+    ) -> Result<app::Written<app::invoices::ScanJob>> {
+        invoices::create_scan_job(self, meta, file_kind, file_bytes).await
+    }
+    async fn start_scan_job(&self, id: i64, _now: i64) -> Result<()> {
+        invoices::start_scan_job(self, id).await
+    }
+    async fn finish_scan_job(
+        &self,
+        id: i64,
+        invoice_id: Option<i64>,
+        error: Option<app::invoices::JobError>,
+        now: i64,
+    ) -> Result<()> {
+        invoices::finish_scan_job(self, id, invoice_id, error, now).await
+    }
+    async fn get_scan_job(&self, id: i64) -> Result<Option<app::invoices::ScanJob>> {
+        invoices::get_scan_job(&self.pool, id).await
+    }
+    async fn create_invoice_draft(
+        &self,
+        meta: &app::WriteMeta,
+        new: app::invoices::NewInvoiceDraft,
+    ) -> Result<app::Written<app::invoices::SupplierInvoice>> {
+        invoices::create_invoice_draft(self, meta, new).await
+    }
+    async fn get_supplier_invoice(
+        &self,
+        id: i64,
+    ) -> Result<Option<app::invoices::SupplierInvoice>> {
+        invoices::get_supplier_invoice(&self.pool, id).await
+    }
+    async fn update_invoice_draft(
+        &self,
+        meta: &app::WriteMeta,
+        id: i64,
+        data: domain::invoice::InvoiceData,
+        matches: Vec<app::invoices::LineMatch>,
+        correction: serde_json::Value,
+    ) -> Result<app::invoices::SupplierInvoice> {
+        invoices::update_invoice_draft(self, meta, id, data, matches, correction).await
+    }
+    async fn posted_invoice_id(
+        &self,
+        issuer: &domain::Cuit,
+        voucher_code: u32,
+        point_of_sale: u32,
+        number: u32,
+    ) -> Result<Option<i64>> {
+        invoices::posted_invoice_id(&self.pool, issuer, voucher_code, point_of_sale, number).await
+    }
+    async fn post_supplier_invoice(
+        &self,
+        meta: &app::WriteMeta,
+        posting: app::invoices::InvoicePosting,
+    ) -> Result<app::Written<app::invoices::SupplierInvoice>> {
+        let out = invoices::post_supplier_invoice(self, meta, posting).await;
+        // Posting receives goods, which moves average costs.
+        self.resolve_cache.forget_products();
+        out
+    }
+    async fn remembered_product(&self, supplier_id: i64, key: &str) -> Result<Option<i64>> {
+        invoices::remembered_product(&self.pool, supplier_id, key).await
+    }
+    async fn posted_invoices(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<app::invoices::PostedPurchase>> {
+        invoices::posted_invoices(&self.pool, from, to).await
+    }
+    async fn sales_vat(
+        &self,
+        from_micros: i64,
+        to_micros: i64,
+    ) -> Result<Vec<app::invoices::SaleVatRow>> {
+        invoices::sales_vat(&self.pool, from_micros, to_micros).await
     }
     async fn valued_stock(&self, at_micros: i64) -> Result<Vec<app::reports::ValuedStock>> {
         reports::valued_stock(&self.pool, at_micros).await

@@ -46,6 +46,9 @@ pub const TABLES: &[&str] = &[
     "price_updates",
     "supplier_item_mappings",
     "label_prints",
+    "invoice_scan_jobs",
+    "supplier_invoices",
+    "supplier_product_codes",
 ];
 
 /// Columns whose content is hashed per table: the ledger, the projection and what prices it.

@@ -22,7 +22,10 @@ use crate::rows::{date_text, db_error, get, instant, parsed};
 use crate::stock::{LocationInfo, Posting, ProductInfo, resolve_location, resolve_product};
 use crate::{Engine, SqlStore};
 
-async fn resolve_items(store: &SqlStore, keys: &[ProductRefKey]) -> Result<Vec<ProductInfo>> {
+pub(crate) async fn resolve_items(
+    store: &SqlStore,
+    keys: &[ProductRefKey],
+) -> Result<Vec<ProductInfo>> {
     let mut out = Vec::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
         let field = format!("lines[{i}].product_id");
@@ -279,7 +282,7 @@ pub(crate) async fn post_receipt(
         .await
 }
 
-async fn post_receipt_tx(
+pub(crate) async fn post_receipt_tx(
     conn: &mut AnyConnection,
     engine: Engine,
     meta: &WriteMeta,

@@ -4,6 +4,7 @@ pub mod access;
 pub mod catalog;
 pub mod forecast;
 pub mod health;
+pub mod invoices;
 pub mod operations;
 pub mod pricing;
 pub mod purchasing;
