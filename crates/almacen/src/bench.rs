@@ -64,6 +64,18 @@ struct Node {
     engine: String,
     /// Keeps an in-process server alive for the run.
     _server: Option<tokio::task::JoinHandle<()>>,
+    /// The temporary SQLite file of an in-process node, removed with the node.
+    scratch: Option<std::path::PathBuf>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(path) = &self.scratch {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
 }
 
 fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
@@ -92,8 +104,10 @@ async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyh
             base,
             token,
             _server: None,
+            scratch: None,
         });
     }
+    let mut scratch = None;
     let database_url = match &t.database_url {
         Some(u) => u.clone(),
         None => {
@@ -102,7 +116,9 @@ async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyh
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
-            format!("sqlite://{}", path.display())
+            let url = format!("sqlite://{}", path.display());
+            scratch = Some(path);
+            url
         }
     };
     let cfg = Config {
@@ -139,6 +155,7 @@ async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyh
         token,
         engine,
         _server: Some(server),
+        scratch,
     })
 }
 
