@@ -426,6 +426,9 @@ pub async fn pos(
     let client = http_client(load.clients)?;
     let node = Arc::new(connect(&target, &load, &client).await?);
     let (location, skus) = stock_up(&client, &node, "store", products.max(100)).await?;
+    if let Some(url) = &pg_url {
+        checkpoint(url).await;
+    }
     let mut shifts = Vec::with_capacity(load.clients);
     for till in 0..load.clients {
         let shift = setup(
@@ -472,6 +475,15 @@ pub async fn pos(
     Ok(r)
 }
 
+/// Starts a measured phase from a clean server: without it, the checkpoint that the previous
+/// phase's writes (pgbench's data load, say) make due lands in the middle of the next one.
+async fn checkpoint(url: &str) {
+    let _ = tokio::process::Command::new("psql")
+        .args([url, "-qc", "CHECKPOINT"])
+        .output()
+        .await;
+}
+
 /// pgbench TPC-B on a scratch database of the same server, with the same client count.
 async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
     let (server, _) = url
@@ -496,6 +508,7 @@ async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
             String::from_utf8_lossy(&init.stderr)
         );
     }
+    checkpoint(&scratch).await;
     let secs = load.duration.as_secs().max(1).to_string();
     let clients = load.clients.to_string();
     eprintln!("pgbench: TPC-B, {clients} clientes, {secs} s …");
