@@ -85,7 +85,7 @@ fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyhow::Result<Node> {
+async fn connect(t: &BenchTarget, client: &reqwest::Client) -> anyhow::Result<Node> {
     if let Some(url) = &t.url {
         let password = t
             .password
@@ -121,9 +121,10 @@ async fn connect(t: &BenchTarget, load: &Load, client: &reqwest::Client) -> anyh
             url
         }
     };
+    // The node runs with the shipped pool size, as a shop's would: more connections than
+    // cores only queue inside the database instead of in the pool.
     let cfg = Config {
         database_url,
-        max_connections: (load.clients as u32).clamp(8, 64),
         ..Config::default()
     };
     let wired = crate::server::wire(&cfg, app::Clock::system()).await?;
@@ -382,7 +383,7 @@ pub async fn movements(
     products: usize,
 ) -> anyhow::Result<BenchReport> {
     let client = http_client(load.clients)?;
-    let node = Arc::new(connect(&target, &load, &client).await?);
+    let node = Arc::new(connect(&target, &client).await?);
     let (location, skus) = stock_up(&client, &node, "warehouse", products).await?;
     eprintln!(
         "bench movements: {} clientes, motor {}",
@@ -424,7 +425,7 @@ pub async fn pos(
         None => None,
     };
     let client = http_client(load.clients)?;
-    let node = Arc::new(connect(&target, &load, &client).await?);
+    let node = Arc::new(connect(&target, &client).await?);
     let (location, skus) = stock_up(&client, &node, "store", products.max(100)).await?;
     if let Some(url) = &pg_url {
         checkpoint(url).await;
