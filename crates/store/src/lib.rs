@@ -254,8 +254,8 @@ impl SqlStore {
     }
 
     /// For writes that record their idempotency key before anything can fail for business
-    /// reasons: PostgreSQL skips the lookup round trip (the record's conflict finds a twin),
-    /// SQLite checks its in-memory key set as usual.
+    /// reasons: no lookup round trip first, since a repeated key's record conflicts with its
+    /// twin's and the twin's result is then returned.
     pub(crate) async fn write_idempotent_recorded_first<T>(
         &self,
         meta: &app::WriteMeta,
@@ -264,9 +264,7 @@ impl SqlStore {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
     {
-        let lookup_first = self.engine == Engine::Sqlite;
-        self.idempotently(meta, lookup_first, self.write(body))
-            .await
+        self.idempotently(meta, false, self.write(body)).await
     }
 
     /// [`write_idempotent`](Self::write_idempotent) on SQLite's direct connection.

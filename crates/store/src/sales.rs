@@ -42,14 +42,6 @@ pub(crate) fn multi_values(table: &str, cols: &[&str], rows: usize) -> String {
 
 // ---------------------------------------------------------------- shifts
 
-fn shift_lock(engine: Engine, exclusive: bool) -> &'static str {
-    match (engine, exclusive) {
-        (Engine::Sqlite, _) => "",
-        (Engine::Postgres, true) => " FOR UPDATE",
-        (Engine::Postgres, false) => " FOR SHARE",
-    }
-}
-
 /// Expected amounts per method: the float plus what came in, less change and refunds given.
 async fn expected(
     conn: &mut AnyConnection,
@@ -219,7 +211,7 @@ pub(crate) async fn close_shift(
         .write(Arc::new(move |conn| {
             let (meta, counted) = (meta.clone(), counted.clone());
             Box::pin(async move {
-                let shift = load_shift(conn, id, shift_lock(engine, true))
+                let shift = load_shift(conn, id, engine.for_update())
                     .await?
                     .ok_or_else(|| Error::NotFound { entity: "turno", key: id.to_string() })?;
                 if shift.status != "open" {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use app::{Error, Result};
 use futures_core::future::BoxFuture;
-use sqlx::{AnyConnection, AssertSqlSafe, Executor};
+use sqlx::{AnyConnection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::rows::db_error;
@@ -69,7 +69,7 @@ impl GroupCommitWriter {
 
 /// One of the writer's connections: transaction control and the bodies of its kind.
 trait GroupConn {
-    async fn batch(&mut self, sql: &str) -> Result<()>;
+    async fn batch(&mut self, sql: &'static str) -> Result<()>;
     async fn run(&mut self, work: &Work) -> Result<Erased>;
 }
 
@@ -77,12 +77,8 @@ struct SqlxConn(AnyConnection);
 struct DirectConn(rusqlite::Connection);
 
 impl GroupConn for SqlxConn {
-    async fn batch(&mut self, sql: &str) -> Result<()> {
-        self.0
-            .execute(AssertSqlSafe(sql.to_owned()))
-            .await
-            .map(drop)
-            .map_err(db_error)
+    async fn batch(&mut self, sql: &'static str) -> Result<()> {
+        self.0.execute(sql).await.map(drop).map_err(db_error)
     }
     async fn run(&mut self, work: &Work) -> Result<Erased> {
         match work {
