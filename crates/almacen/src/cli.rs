@@ -582,6 +582,7 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     crate::server::serve_with_agents(
         wired.app,
         agents,
+        cfg.secure_cookies,
         listener,
         crate::server::shutdown_signal(),
     )

@@ -28,6 +28,9 @@ pub struct Config {
     pub max_connections: u32,
     /// Seconds a request waits for a database connection before answering 503.
     pub db_acquire_timeout_secs: u64,
+    /// Dashboard cookies marked Secure and HSTS sent: set when clients reach almacen over TLS
+    /// (a proxy that sends `X-Forwarded-Proto: https` gets them either way).
+    pub secure_cookies: bool,
     #[serde(flatten)]
     pub settings: app::Settings,
     /// Schedules of the background agents (cron: minute hour day month weekday).
@@ -47,6 +50,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             max_connections: 16,
             db_acquire_timeout_secs: 5,
+            secure_cookies: false,
             settings: app::Settings::default(),
             agents: crate::agents::AgentSettings::default(),
             notify: Vec::new(),

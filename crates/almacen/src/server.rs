@@ -42,20 +42,34 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_with_agents(app, Vec::new(), listener, shutdown).await
+    serve_with_agents(app, Vec::new(), false, listener, shutdown).await
 }
 
-/// Serves the API of a node that also runs `agents` (listed at `/api/v1/agents`).
+/// The API and the dashboard of one node.
+pub fn router(
+    app: Arc<app::App>,
+    agents: Vec<app::operations::Agent>,
+    secure_cookies: bool,
+) -> axum::Router {
+    let agents = Arc::new(agents);
+    let dashboard = web::router(web::WebState {
+        app: app.clone(),
+        agents: agents.clone(),
+        secure_cookies,
+    });
+    api::router_with(api::ApiState { app, agents }, dashboard)
+}
+
+/// Serves the API and dashboard of a node that also runs `agents` (listed at
+/// `/api/v1/agents`); `secure_cookies` when it is reached over TLS.
 pub async fn serve_with_agents(
     app: Arc<app::App>,
     agents: Vec<app::operations::Agent>,
+    secure_cookies: bool,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = api::router(api::ApiState {
-        app,
-        agents: Arc::new(agents),
-    });
+    let router = router(app, agents, secure_cookies);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

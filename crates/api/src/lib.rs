@@ -151,14 +151,21 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_router().split_for_parts().1
 }
 
-/// The complete HTTP application.
+/// The complete HTTP API.
 pub fn router(state: ApiState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API together with `pages` (the dashboard), all under the same request context:
+/// request ids, metrics, logs and security headers.
+pub fn router_with(state: ApiState, pages: Router) -> Router {
     let (api, spec) = api_router().split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
+        .with_state(state)
+        .merge(pages)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_context))
-        .with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -237,10 +244,12 @@ async fn request_context(req: Request, next: Next) -> Response {
 
 async fn normalise_error(res: Response) -> Response {
     let status = res.status();
-    // Our handlers answer errors in JSON already (problem+json, or the health report).
+    // Our handlers answer errors in JSON already (problem+json, or the health report), and the
+    // dashboard answers its own errors with an HTML page.
     let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
         v.as_bytes().starts_with(b"application/problem+json")
             || v.as_bytes().starts_with(b"application/json")
+            || v.as_bytes().starts_with(b"text/html")
     });
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return res;

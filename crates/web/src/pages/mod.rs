@@ -1,0 +1,39 @@
+//! The dashboard's pages, one module per menu section. Each module owns its routes, its view
+//! models (strings already formatted the Argentine way) and its templates.
+
+pub mod products;
+
+use axum::Router;
+
+use crate::WebState;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/productos") }),
+        )
+        .merge(products::routes())
+}
+
+/// Each page module's Spanish → English table.
+pub const TRANSLATIONS: &[&[(&str, &str)]] = &[products::EN];
+
+/// The list query every table page shares: the cursor of the page to show.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct Paging {
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    pub fn request(&self, limit: u32) -> app::page::PageRequest {
+        app::page::PageRequest::parse(&app::page::PageParams {
+            limit: Some(limit),
+            cursor: self.cursor.clone(),
+        })
+        .unwrap_or(app::page::PageRequest::first(limit))
+    }
+}
+
+/// Most rows an export walks through; bigger exports belong to the API or the CLI.
+pub const MAX_EXPORT_ROWS: usize = 100_000;
