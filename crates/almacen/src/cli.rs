@@ -582,7 +582,7 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<ExitCode> {
     crate::server::serve_with_agents(
         wired.app,
         agents,
-        cfg.secure_cookies,
+        &crate::server::HttpOptions::of(&cfg),
         listener,
         crate::server::shutdown_signal(),
     )

@@ -31,6 +31,9 @@ pub struct Config {
     /// Dashboard cookies marked Secure and HSTS sent: set when clients reach almacen over TLS
     /// (a proxy that sends `X-Forwarded-Proto: https` gets them either way).
     pub secure_cookies: bool,
+    /// Browser origins allowed to call the API from another site (CORS), e.g.
+    /// `["https://panel.example.com"]`; none by default.
+    pub cors_origins: Vec<String>,
     #[serde(flatten)]
     pub settings: app::Settings,
     /// Schedules of the background agents (cron: minute hour day month weekday).
@@ -51,6 +54,7 @@ impl Default for Config {
             max_connections: 16,
             db_acquire_timeout_secs: 5,
             secure_cookies: false,
+            cors_origins: Vec::new(),
             settings: app::Settings::default(),
             agents: crate::agents::AgentSettings::default(),
             notify: Vec::new(),

@@ -394,13 +394,17 @@ impl App {
 
     pub async fn shift(&self, actor: &Principal, id: i64) -> Result<Shift> {
         actor.require(Permission::SalesWrite)?;
-        self.store
+        let shift = self
+            .store
             .get_shift(id)
             .await?
             .ok_or_else(|| Error::NotFound {
                 entity: "turno",
                 key: id.to_string(),
-            })
+            })?;
+        self.require_visible_location(actor, &shift.location)
+            .await?;
+        Ok(shift)
     }
 
     /// Prices a ticket from the products' current prices and writes it with its stock
@@ -609,13 +613,16 @@ impl App {
 
     pub async fn sale(&self, actor: &Principal, id: i64) -> Result<Sale> {
         actor.require(Permission::SalesWrite)?;
-        self.store
+        let sale = self
+            .store
             .get_sale(id)
             .await?
             .ok_or_else(|| Error::NotFound {
                 entity: "venta",
                 key: id.to_string(),
-            })
+            })?;
+        self.require_visible_location(actor, &sale.location).await?;
+        Ok(sale)
     }
 
     pub async fn return_sale(

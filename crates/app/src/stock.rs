@@ -426,7 +426,7 @@ impl App {
         page: PageRequest,
     ) -> Result<Page<Movement>> {
         actor.require(Permission::StockRead)?;
-        let filter = MovementFilter {
+        let mut filter = MovementFilter {
             product_id: q.product_id,
             location: q
                 .location
@@ -442,6 +442,22 @@ impl App {
             since_micros: q.since.map(|d| d.timestamp_micros()),
             until_micros: q.until.map(|d| d.timestamp_micros()),
         };
+        // The log says who sold and moved what: a caller limited to some locations reads only
+        // theirs, and must name one when there are several.
+        match (self.visible_location_codes(actor).await?, &filter.location) {
+            (None, _) => {}
+            (Some(_), Some(code)) => self.require_visible_location(actor, code).await?,
+            (Some(codes), None) => match codes.as_slice() {
+                [only] => filter.location = Some(only.clone()),
+                _ => {
+                    return Err(Error::invalid(
+                        "location",
+                        "required",
+                        "indique la ubicación: su usuario está limitado a algunas ubicaciones",
+                    ));
+                }
+            },
+        }
         self.store.list_movements(&filter, page).await
     }
 
