@@ -4,6 +4,7 @@
 
 mod access;
 mod audit;
+pub mod baseline;
 mod catalog;
 mod direct;
 mod forecast;
