@@ -2,6 +2,7 @@
 //! CLI, kept in a library so integration tests can boot the real server in-process.
 
 pub mod agents;
+pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod cli;

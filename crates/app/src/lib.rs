@@ -1,6 +1,7 @@
 //! almacen's application layer: the use cases of every bounded context, the storage port they
 //! need, and the settings they run under. No SQL and no HTTP here.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
