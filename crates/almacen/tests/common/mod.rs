@@ -2,6 +2,8 @@
 //! PostgreSQL database, and talks to it over HTTP like any client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod node;
+
 use std::sync::Arc;
 
 use reqwest::StatusCode;
