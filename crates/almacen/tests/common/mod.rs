@@ -3,6 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod node;
+pub mod proxy;
+
+pub mod node;
 
 use std::sync::Arc;
 
