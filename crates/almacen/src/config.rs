@@ -28,6 +28,9 @@ pub struct Config {
     pub max_connections: u32,
     /// Seconds a request waits for a database connection before answering 503.
     pub db_acquire_timeout_secs: u64,
+    /// Redis shared by the nodes of one database (`redis://127.0.0.1:6379`): login limits
+    /// counted across nodes and revocations applied on every node at once. Empty: none.
+    pub redis_url: String,
     #[serde(flatten)]
     pub settings: app::Settings,
     /// Schedules of the background agents (cron: minute hour day month weekday).
@@ -47,6 +50,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             max_connections: 16,
             db_acquire_timeout_secs: 5,
+            redis_url: String::new(),
             settings: app::Settings::default(),
             agents: crate::agents::AgentSettings::default(),
             notify: Vec::new(),

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod coordination;
 pub mod demo;
 pub mod forecast;
 pub mod invoices;

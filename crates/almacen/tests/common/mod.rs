@@ -5,8 +5,6 @@
 pub mod node;
 pub mod proxy;
 
-pub mod node;
-
 use std::sync::Arc;
 
 use reqwest::StatusCode;
