@@ -145,6 +145,8 @@ pub(crate) async fn connect(t: &BenchTarget, client: &reqwest::Client) -> anyhow
     let base = format!("http://{}", listener.local_addr()?);
     let engine = wired.app.store.engine().to_owned();
     let app = wired.app.clone();
+    // The audit sealer runs as on a served node: its cost is part of what is measured.
+    tokio::spawn(crate::audit::seal_forever(Arc::downgrade(&wired.app)));
     let server = tokio::spawn(async move {
         if let Err(e) = crate::server::serve(app, listener, std::future::pending()).await {
             eprintln!("servidor de benchmark: {e:#}");

@@ -55,6 +55,17 @@ pub enum Command {
     /// Supplier invoices (AFIP): reading scans and PDFs without touching the database.
     #[command(subcommand)]
     Invoices(InvoicesCommand),
+    /// The tamper-evident audit log: `seal` chains new entries now, `verify` walks the chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Chains the audit entries not sealed yet (a running node does it every few seconds).
+    Seal,
+    /// Walks the sealed chain; exits 1 naming the first edited or deleted entry.
+    Verify(CheckArgs),
 }
 
 #[derive(Args, Debug)]
@@ -395,6 +406,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(UserCommand::Add(args)) => user_add(cfg, args).await,
         Command::Check(args) => check(cfg, args).await,
+        Command::Audit(AuditCommand::Seal) => crate::audit::seal(&cfg).await,
+        Command::Audit(AuditCommand::Verify(args)) => crate::audit::verify(&cfg, args.json).await,
         Command::Import(ImportCommand::Products(args)) => import_products(cfg, args).await,
         Command::Backup(args) => {
             let passphrase = passphrase(args.passphrase_env.as_deref())?;

@@ -30,9 +30,19 @@ pub async fn wire(cfg: &Config, clock: app::Clock) -> anyhow::Result<Wired> {
     );
     store.migrate().await.map_err(anyhow::Error::msg)?;
     let reader = Arc::new(crate::invoices::OcrReader::new(&cfg.settings.invoices));
-    let app = Arc::new(
-        app::App::new(store.clone(), clock, cfg.settings.clone()).with_invoice_reader(reader),
-    );
+    let mut app =
+        app::App::new(store.clone(), clock, cfg.settings.clone()).with_invoice_reader(reader);
+    let redis = match cfg.redis_url.trim() {
+        "" => None,
+        url => Some(crate::coordination::RedisCoordination::new(url)?),
+    };
+    if let Some(r) = &redis {
+        app = app.with_coordination(r.clone());
+    }
+    let app = Arc::new(app);
+    if let Some(r) = redis {
+        r.listen(Arc::downgrade(&app));
+    }
     Ok(Wired { app, store })
 }
 

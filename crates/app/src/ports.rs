@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use domain::auth::Role;
 
+use crate::audit::{ChainEntry, ChainHead};
 use crate::auth::{ApiKey, AuditEntry, Credentials, NewUser, TokenOwner, User};
 use crate::catalog::{
     Category, Location, NewLocation, NewProduct, NewSupplier, Product, ProductQuery, Supplier,
@@ -137,6 +138,17 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
     async fn revoke_api_key(&self, meta: &WriteMeta, id: i64) -> Result<()>;
     async fn list_audit(&self, page: PageRequest) -> Result<Page<AuditEntry>>;
+    /// Chains up to `limit` committed, unsealed audit entries in id order; returns how many.
+    async fn seal_audit(&self, limit: i64) -> Result<u64>;
+    /// The chain head and how many entries are not sealed yet.
+    async fn audit_chain_head(&self) -> Result<(ChainHead, i64)>;
+    /// Sealed entries with `after_seq < seq <= up_to_seq`, in `seq` order.
+    async fn audit_chain(
+        &self,
+        after_seq: i64,
+        up_to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<ChainEntry>>;
 
     // negocio: till
     async fn open_shift(&self, meta: &WriteMeta, new: NewShift) -> Result<Written<Shift>>;

@@ -546,6 +546,20 @@ impl app::Store for SqlStore {
     ) -> Result<app::page::Page<app::auth::AuditEntry>> {
         audit::list(&self.pool, page).await
     }
+    async fn seal_audit(&self, limit: i64) -> Result<u64> {
+        audit::seal(self, limit).await
+    }
+    async fn audit_chain_head(&self) -> Result<(app::audit::ChainHead, i64)> {
+        audit::chain_head(&self.pool).await
+    }
+    async fn audit_chain(
+        &self,
+        after_seq: i64,
+        up_to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<app::audit::ChainEntry>> {
+        audit::chain(&self.pool, after_seq, up_to_seq, limit).await
+    }
     async fn open_shift(
         &self,
         meta: &app::WriteMeta,

@@ -3,6 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod node;
+pub mod proxy;
 
 use std::sync::Arc;
 
