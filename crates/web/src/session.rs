@@ -318,6 +318,13 @@ pub async fn login(State(state): State<WebState>, headers: HeaderMap, body: Byte
             StatusCode::UNAUTHORIZED,
             t.s("Usuario o contraseña incorrectos.").to_owned(),
         ),
+        Err(app::Error::RateLimited { retry_after_secs }) => again(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{} {retry_after_secs} s.",
+                t.s("Demasiados intentos seguidos; reintente en")
+            ),
+        ),
         Err(app::Error::Locked { retry_after_secs }) => again(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
