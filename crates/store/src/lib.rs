@@ -563,6 +563,9 @@ impl app::Store for SqlStore {
     async fn get_shift(&self, id: i64) -> Result<Option<app::sales::Shift>> {
         sales::get_shift(&self.pool, id).await
     }
+    async fn open_shift_at(&self, location: &str, till: &str) -> Result<Option<app::sales::Shift>> {
+        sales::open_shift_at(&self.pool, location, till).await
+    }
     async fn sale_item(&self, r: &app::sales::SaleItemRef) -> Result<Option<app::sales::SaleItem>> {
         sales::sale_item(self, r).await
     }
@@ -897,6 +900,13 @@ impl app::Store for SqlStore {
 
     async fn append_history(&self, lines: Vec<app::forecast::HistoryLine>) -> Result<u64> {
         forecast::append_history(self, lines).await
+    }
+    async fn product_daily_sales(
+        &self,
+        product_id: i64,
+        from_micros: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        forecast::product_daily_sales(&self.pool, product_id, from_micros).await
     }
     async fn demand_history(
         &self,
