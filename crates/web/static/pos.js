@@ -73,8 +73,8 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     let body = {};
     try { body = await res.json(); } catch (_) { /* an error page, not JSON */ }
-    if (!res.ok) {
-      say(body.message || ("Error " + res.status), "error");
+    if (!res.ok || body.error) {
+      say((body.error && body.error.message) || body.message || ("Error " + res.status), "error");
       return false;
     }
     linesBox.innerHTML = body.html;

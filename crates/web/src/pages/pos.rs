@@ -533,6 +533,8 @@ fn json_error(status: StatusCode, message: String, line: Option<usize>) -> Respo
 
 /// Prices the ticket in progress; the POS script posts it as JSON with the page's CSRF token
 /// in `x-csrf-token` (nothing is written, but the answer is only for this session's page).
+/// A line the shop cannot sell (unknown code, inactive product, bad quantity) answers
+/// `{"error": {"message", "line"}}`.
 async fn quote(
     State(state): State<WebState>,
     viewer: Viewer,
@@ -608,7 +610,11 @@ async fn quote(
         Err(
             app::Error::Invalid { field, message, .. }
             | app::Error::UnknownReference { field, message, .. },
-        ) => json_error(StatusCode::UNPROCESSABLE_ENTITY, message, line_of(&field)),
+        ) => {
+            // A code the shop does not sell is an everyday answer at the till, not a failed
+            // request: 200 with the refusal, so the browser logs no error for it.
+            Json(json!({"error": {"message": message, "line": line_of(&field)}})).into_response()
+        }
         Err(e) => {
             let page = PageError::from_app(e, t);
             json_error(page.status, page.detail, None)
