@@ -49,7 +49,9 @@ async fn sell_at_the_till_with_the_keyboard_and_see_the_stock_fall(engine: Engin
             std::env::var_os("ALMACEN_REQUIRE_BROWSER").is_none(),
             "ALMACEN_REQUIRE_BROWSER is set but chromium or chromedriver is missing (apt-get install chromium chromium-driver)"
         );
-        eprintln!("SKIPPED: chromium and chromedriver are not installed (set ALMACEN_REQUIRE_BROWSER=1 to fail instead)");
+        eprintln!(
+            "SKIPPED: chromium and chromedriver are not installed (set ALMACEN_REQUIRE_BROWSER=1 to fail instead)"
+        );
         return;
     };
     let s = TestServer::start(engine).await;
@@ -108,10 +110,15 @@ async fn sell_at_the_till_with_the_keyboard_and_see_the_stock_fall(engine: Engin
     // The live search ran (it keeps the query in the URL) and found the product by barcode.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !wd.current_url().await.contains(BARCODE) {
-        assert!(std::time::Instant::now() < deadline, "the search did not run");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the search did not run"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let link = wd.find(&format!("#results a[href=\"/productos/{id}\"]")).await;
+    let link = wd
+        .find(&format!("#results a[href=\"/productos/{id}\"]"))
+        .await;
     wd.click(&link).await;
     wd.wait_text("td[data-stock-location=\"LOC1\"]", "12").await;
     wd.wait_text("td[data-stock-lot=\"LOC1:A1\"]", "7").await;
@@ -127,7 +134,11 @@ async fn sell_at_the_till_with_the_keyboard_and_see_the_stock_fall(engine: Engin
     wd.find("#fondo").await;
     wd.type_keys(&format!("10.000,00{}", keys::ENTER)).await;
     wd.find("#scan").await;
-    assert_eq!(wd.active().await, wd.find("#scan").await, "focus starts in the scan input");
+    assert_eq!(
+        wd.active().await,
+        wd.find("#scan").await,
+        "focus starts in the scan input"
+    );
     // Two scans with a quantity, one plain: the line adds up to 3.
     wd.type_keys(&format!("2*{BARCODE}{}", keys::ENTER)).await;
     wd.wait_text("#ticket-total", "$ 2.469,12").await;
@@ -141,7 +152,10 @@ async fn sell_at_the_till_with_the_keyboard_and_see_the_stock_fall(engine: Engin
     let msg = wd.find("#pos-message").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !wd.text(&msg).await.contains("no existe") {
-        assert!(std::time::Instant::now() < deadline, "no error for an unknown code");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error for an unknown code"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     wd.wait_text("#ticket-total", "$ 3.703,68").await;
@@ -207,7 +221,10 @@ async fn sell_at_the_till_with_the_keyboard_and_see_the_stock_fall(engine: Engin
     assert_eq!(&raw[..3], b"\xEF\xBB\xBF", "UTF-8 BOM for Excel");
     let text = String::from_utf8(raw[3..].to_vec()).unwrap();
     let mut rows = text.split("\r\n");
-    assert!(rows.next().unwrap().starts_with("SKU;Nombre;Categoría;"), "{text}");
+    assert!(
+        rows.next().unwrap().starts_with("SKU;Nombre;Categoría;"),
+        "{text}"
+    );
     let row = rows.next().unwrap();
     assert!(row.starts_with("YER1;Yerba Mate 1 kg;Almacén;"), "{text}");
     assert!(row.contains(";1.234,56;"), "{text}");

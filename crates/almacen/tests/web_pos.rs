@@ -101,7 +101,12 @@ async fn product_page_shows_stock_per_location_and_lot(engine: Engine) {
     )
     .await
     .ok(201);
-    let html = b.get(&format!("/productos/{id}")).await.text().await.unwrap();
+    let html = b
+        .get(&format!("/productos/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(cell(&html, "data-stock-location", "LOC1"), "10");
     assert_eq!(cell(&html, "data-stock-lot", "LOC1:A1"), "5");
     assert_eq!(cell(&html, "data-stock-lot", "LOC1:B2"), "5");
@@ -122,7 +127,10 @@ async fn till_is_refused_without_sales_role_or_at_other_locations(engine: Engine
         assert_eq!(res.status(), 403, "{who}");
         assert!(res.text().await.unwrap().contains("Sin permiso"));
         let html = b.get("/productos").await.text().await.unwrap();
-        assert!(!html.contains("href=\"/caja\""), "{who} sees the till in the menu");
+        assert!(
+            !html.contains("href=\"/caja\""),
+            "{who} sees the till in the menu"
+        );
     }
 
     let mut b = Browser::new(&s.base);
@@ -145,20 +153,42 @@ async fn till_is_refused_without_sales_role_or_at_other_locations(engine: Engine
     let res = b
         .post_form(
             "/caja/abrir",
-            &[("csrf", &csrf), ("ubicacion", "LOC2"), ("caja", "1"), ("fondo", "100")],
+            &[
+                ("csrf", &csrf),
+                ("ubicacion", "LOC2"),
+                ("caja", "1"),
+                ("fondo", "100"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 403);
-    assert!(s.app.current_shift(&app::Principal::system(), "LOC2", "1").await.unwrap().is_none());
+    assert!(
+        s.app
+            .current_shift(&app::Principal::system(), "LOC2", "1")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Without the form token the till does not open either.
     let res = b
         .post_form(
             "/caja/abrir",
-            &[("csrf", "x"), ("ubicacion", "LOC1"), ("caja", "1"), ("fondo", "100")],
+            &[
+                ("csrf", "x"),
+                ("ubicacion", "LOC1"),
+                ("caja", "1"),
+                ("fondo", "100"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 403);
-    assert!(s.app.current_shift(&app::Principal::system(), "LOC1", "1").await.unwrap().is_none());
+    assert!(
+        s.app
+            .current_shift(&app::Principal::system(), "LOC1", "1")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn quote(b: &Browser, csrf: &str, lines: Value) -> (u16, Value) {
@@ -180,14 +210,24 @@ async fn till_opens_prices_the_ticket_and_closes_with_the_difference(engine: Eng
     // Admin may use every store: it chooses.
     let html = b.get("/caja").await.text().await.unwrap();
     assert!(html.contains("<option value=\"LOC1\">") && html.contains("<option value=\"LOC2\">"));
-    let html = b.get("/caja?ubicacion=LOC1&caja=2").await.text().await.unwrap();
+    let html = b
+        .get("/caja?ubicacion=LOC1&caja=2")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("id=\"open-shift\""), "{html}");
     let csrf = Browser::csrf_of(&html);
     // A bad float is shown next to the field with the input kept.
     let res = b
         .post_form(
             "/caja/abrir",
-            &[("csrf", &csrf), ("ubicacion", "LOC1"), ("caja", "2"), ("fondo", "mucho")],
+            &[
+                ("csrf", &csrf),
+                ("ubicacion", "LOC1"),
+                ("caja", "2"),
+                ("fondo", "mucho"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 422);
@@ -198,7 +238,12 @@ async fn till_opens_prices_the_ticket_and_closes_with_the_difference(engine: Eng
     let res = b
         .post_form(
             "/caja/abrir",
-            &[("csrf", &csrf), ("ubicacion", "LOC1"), ("caja", "2"), ("fondo", "20.000,00")],
+            &[
+                ("csrf", &csrf),
+                ("ubicacion", "LOC1"),
+                ("caja", "2"),
+                ("fondo", "20.000,00"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 303);
@@ -210,8 +255,16 @@ async fn till_opens_prices_the_ticket_and_closes_with_the_difference(engine: Eng
         .unwrap()
         .unwrap();
     assert_eq!(shift.opening_float.to_string(), "20000.00");
-    let html = b.get("/caja?ubicacion=LOC1&caja=2").await.text().await.unwrap();
-    assert!(html.contains(&format!("data-shift=\"{}\"", shift.id)), "{html}");
+    let html = b
+        .get("/caja?ubicacion=LOC1&caja=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("data-shift=\"{}\"", shift.id)),
+        "{html}"
+    );
     assert!(html.contains("<kbd>F2</kbd>"));
 
     // The running ticket: priced like the sale, with the IVA breakdown, nothing written.
@@ -222,7 +275,10 @@ async fn till_opens_prices_the_ticket_and_closes_with_the_difference(engine: Eng
     assert!(html.contains("Yerba Mate 1 kg"));
     assert!(html.contains("$ 3.703,68"), "{html}");
     // 3703,68 / 1,21 = 3060,89 neto, 642,79 IVA.
-    assert!(html.contains("$ 3.060,89") && html.contains("$ 642,79"), "{html}");
+    assert!(
+        html.contains("$ 3.060,89") && html.contains("$ 642,79"),
+        "{html}"
+    );
     assert_eq!(s.on_hand(id, "LOC1").await, "12");
     // An unknown barcode names the line; a quote without the page token is refused.
     let (status, q) = quote(
@@ -233,7 +289,13 @@ async fn till_opens_prices_the_ticket_and_closes_with_the_difference(engine: Eng
     .await;
     assert_eq!(status, 200, "{q}");
     assert_eq!(q["error"]["line"], 1);
-    assert!(q["error"]["message"].as_str().unwrap().contains("no existe"), "{q}");
+    assert!(
+        q["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no existe"),
+        "{q}"
+    );
     let (status, _) = quote(&b, "nope", json!([{"barcode": BARCODE}])).await;
     assert_eq!(status, 403);
 
@@ -243,8 +305,10 @@ async fn till_opens_prices_the_ticket_and_closes_with_the_difference(engine: Eng
         .post(format!("{}/api/v1/sales", s.base))
         .header("cookie", b.cookie_header())
         .header("Idempotency-Key", "caja-test-1")
-        .json(&json!({"shift": shift.id, "lines": [{"barcode": BARCODE, "quantity": "2"}],
-                      "payments": [{"method": "cash", "amount": "3000"}]}))
+        .json(
+            &json!({"shift": shift.id, "lines": [{"barcode": BARCODE, "quantity": "2"}],
+                      "payments": [{"method": "cash", "amount": "3000"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -256,7 +320,10 @@ async fn till_opens_prices_the_ticket_and_closes_with_the_difference(engine: Eng
         .text()
         .await
         .unwrap();
-    assert!(html.contains("$ 2.469,12") && html.contains("$ 530,88"), "{html}");
+    assert!(
+        html.contains("$ 2.469,12") && html.contains("$ 530,88"),
+        "{html}"
+    );
 
     // Closing: expected cash is float + sale; counted 22.400 → short by 69,12.
     let html = b
@@ -318,7 +385,12 @@ async fn product_names_are_escaped_on_the_product_page_and_the_till(engine: Engi
         );
     };
     let mut b = admin(&s).await;
-    let html = b.get(&format!("/productos/{id}")).await.text().await.unwrap();
+    let html = b
+        .get(&format!("/productos/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     escaped(&html);
     let html = b.get("/caja?ubicacion=LOC1").await.text().await.unwrap();
     let csrf = Browser::csrf_of(&html);

@@ -462,7 +462,10 @@ impl App {
         let now = self.clock.now_micros();
         let to_day = (now + LOCAL_OFFSET_MICROS).div_euclid(DAY_MICROS);
         let from_micros = (to_day - i64::from(days) + 1) * DAY_MICROS - LOCAL_OFFSET_MICROS;
-        let rows = self.store.product_daily_sales(product_id, from_micros).await?;
+        let rows = self
+            .store
+            .product_daily_sales(product_id, from_micros)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(code, day, sold)| (code, day_date(day), Qty::from_milli(sold)))

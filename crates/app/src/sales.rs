@@ -672,7 +672,9 @@ impl App {
             pricing,
             ticket,
             ..
-        } = self.price_sale(actor, &input.lines, input.discount.as_deref()).await?;
+        } = self
+            .price_sale(actor, &input.lines, input.discount.as_deref())
+            .await?;
         if input.payments.is_empty() {
             return Err(Error::invalid(
                 "payments",

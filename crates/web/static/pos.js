@@ -15,6 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const scan = $("scan"), message = $("pos-message"), linesBox = $("ticket-lines");
   const payment = $("payment"), method = $("pay-method"), amount = $("pay-amount");
   const done = $("done");
+  const mainBox = pos.querySelector(".pos-main");
 
   const newKey = () => "caja-" + shift + "-" +
     (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
@@ -224,6 +225,7 @@ document.addEventListener("DOMContentLoaded", () => {
     save();
     sessionStorage.setItem(STORE + ".last", String(id));
     payment.hidden = true;
+    mainBox.hidden = true;
     say("Venta " + id + " registrada.", "ok");
     try {
       const res = await fetch("/caja/ticket/" + id, { headers: { "Accept": "text/html" } });
@@ -235,6 +237,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const newSale = async () => {
     done.hidden = true;
+    mainBox.hidden = false;
     say("");
     await enqueue(quote);
     scan.focus();

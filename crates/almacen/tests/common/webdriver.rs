@@ -71,8 +71,10 @@ impl WebDriver {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile =
-            std::env::temp_dir().join(format!("almacen-chromium-{}", uuid::Uuid::new_v4().simple()));
+        let profile = std::env::temp_dir().join(format!(
+            "almacen-chromium-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
@@ -121,7 +123,10 @@ impl WebDriver {
         let res = req.send().await.unwrap();
         let status = res.status();
         let v: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "WebDriver {method} {path}: {status} {v}");
+        assert!(
+            status.is_success(),
+            "WebDriver {method} {path}: {status} {v}"
+        );
         v["value"].clone()
     }
 
@@ -137,9 +142,11 @@ impl WebDriver {
         self.cmd(
             reqwest::Method::POST,
             "/goog/cdp/execute",
-            Some(json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
-                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600,
-            }})),
+            Some(
+                json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                    "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600,
+                }}),
+            ),
         )
         .await;
     }
@@ -186,7 +193,10 @@ impl WebDriver {
             }
             if Instant::now() >= deadline {
                 let page = self
-                    .execute("return document.body ? document.body.innerText : ''", json!([]))
+                    .execute(
+                        "return document.body ? document.body.innerText : ''",
+                        json!([]),
+                    )
                     .await;
                 panic!("no element {css} on {}: {page}", self.current_url().await);
             }
@@ -195,11 +205,15 @@ impl WebDriver {
     }
 
     pub async fn text(&self, element: &str) -> String {
-        self.cmd(reqwest::Method::GET, &format!("/element/{element}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 
     /// Waits up to 10 s until the element's text is `expected`.
@@ -253,7 +267,8 @@ impl WebDriver {
 
     /// The id of the element that has the focus.
     pub async fn active(&self) -> String {
-        self.cmd(reqwest::Method::GET, "/element/active", None).await[ELEMENT]
+        self.cmd(reqwest::Method::GET, "/element/active", None)
+            .await[ELEMENT]
             .as_str()
             .unwrap_or_default()
             .to_owned()
@@ -271,8 +286,12 @@ impl WebDriver {
     }
 
     pub async fn click(&self, element: &str) {
-        self.cmd(reqwest::Method::POST, &format!("/element/{element}/click"), None)
-            .await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            None,
+        )
+        .await;
     }
 
     pub async fn execute(&self, script: &str, args: Value) -> Value {
@@ -309,11 +328,15 @@ impl WebDriver {
 
     /// Browser console entries since the last call: `{level, message, source, timestamp}`.
     pub async fn console(&self) -> Vec<Value> {
-        self.cmd(reqwest::Method::POST, "/se/log", Some(json!({"type": "browser"})))
-            .await
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.cmd(
+            reqwest::Method::POST,
+            "/se/log",
+            Some(json!({"type": "browser"})),
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
     }
 }
 

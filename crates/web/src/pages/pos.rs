@@ -55,14 +55,20 @@ pub const EN: &[(&str, &str)] = &[
     ("Débito", "Debit card"),
     ("Efectivo", "Cash"),
     ("Efectivo contado", "Counted cash"),
-    ("Elija la ubicación de la caja.", "Choose the till's location."),
+    (
+        "Elija la ubicación de la caja.",
+        "Choose the till's location.",
+    ),
     ("Esperado", "Expected"),
     ("Fondo inicial", "Opening float"),
     ("Imprimir", "Print"),
     ("Medio de pago", "Payment method"),
     ("Monto", "Amount"),
     ("Neto", "Net"),
-    ("No hay ubicaciones habilitadas para su usuario.", "Your user has no locations enabled."),
+    (
+        "No hay ubicaciones habilitadas para su usuario.",
+        "Your user has no locations enabled.",
+    ),
     ("Nueva venta", "New sale"),
     ("Pagado", "Paid"),
     ("Pagos", "Payments"),
@@ -71,7 +77,10 @@ pub const EN: &[(&str, &str)] = &[
     ("Seleccionar línea", "Select a line"),
     ("Subtotal", "Subtotal"),
     ("Ticket", "Ticket"),
-    ("Ticket vacío: escanee un producto.", "Empty ticket: scan a product."),
+    (
+        "Ticket vacío: escanee un producto.",
+        "Empty ticket: scan a product.",
+    ),
     ("Tickets", "Tickets"),
     ("Transferencia / QR", "Transfer / QR"),
     ("Turno", "Shift"),
@@ -82,11 +91,27 @@ pub const EN: &[(&str, &str)] = &[
     ("Ver turno y cerrar", "See shift and close"),
     ("Volver a pagar / cancelar", "Back / cancel"),
     ("Vuelto", "Change"),
-    ("cobrar (o Enter con el código vacío)", "pay (or Enter with an empty code)"),
-    ("confirmar la venta cuando está pagada", "confirm the sale once paid"),
-    ("volver al escaneo / vaciar el código", "back to scanning / clear the code"),
+    (
+        "agrega el código escaneado; con el código vacío, cobrar",
+        "adds the scanned code; with an empty code, pay",
+    ),
+    (
+        "cobrar; en el cobro, confirmar la venta",
+        "pay; when paying, confirm the sale",
+    ),
+    (
+        "en el cobro, quita el último pago",
+        "when paying, removes the last payment",
+    ),
+    (
+        "volver al escaneo / vaciar el código",
+        "back to scanning / clear the code",
+    ),
     ("imprimir el último ticket", "print the last ticket"),
-    ("vender N unidades (o kg: 0,5*código)", "sell N units (or kg: 0.5*code)"),
+    (
+        "vender N unidades (o kg: 0,5*código)",
+        "sell N units (or kg: 0.5*code)",
+    ),
     (
         "No tiene permiso para operar en esa ubicación.",
         "You may not operate at that location.",
@@ -302,7 +327,10 @@ async fn open(
                     location: location.code,
                     till,
                     float: form.fondo,
-                    error: Some(t.s("Indique un monto válido, por ejemplo 20.000,00.").to_owned()),
+                    error: Some(
+                        t.s("Indique un monto válido, por ejemplo 20.000,00.")
+                            .to_owned(),
+                    ),
                 },
                 t,
             );
@@ -350,9 +378,7 @@ fn shift_rows(s: &Shift, t: crate::Tr) -> Vec<AmountRow> {
         .iter()
         .map(|e| {
             let find = |list: &[app::sales::MethodAmount]| {
-                list.iter()
-                    .find(|m| m.method == e.method)
-                    .map(|m| m.amount)
+                list.iter().find(|m| m.method == e.method).map(|m| m.amount)
             };
             let diff = find(&s.difference);
             AmountRow {
@@ -456,7 +482,11 @@ async fn close(
         transfer: optional(&form.transferencia),
     };
     let meta = state.app.meta(&viewer.principal, None);
-    match state.app.close_shift(&viewer.principal, id, input, meta).await {
+    match state
+        .app
+        .close_shift(&viewer.principal, id, input, meta)
+        .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/caja/turno/{id}")).into_response()),
         Err(app::Error::Invalid { field, .. }) => {
             let name = match field.as_str() {

@@ -11,10 +11,10 @@ use axum::routing::get;
 use chrono::NaiveDate;
 
 use app::stock::MovementQuery;
+use domain::Qty;
 use domain::auth::Permission;
 use domain::catalog::UnitOfMeasure;
 use domain::ledger::MovementKind;
-use domain::Qty;
 
 use super::Paging;
 use crate::error::PageError;
@@ -43,6 +43,7 @@ pub const EN: &[(&str, &str)] = &[
     ("Sin stock registrado.", "No stock recorded."),
     ("Stock por lote", "Stock per lot"),
     ("Stock por ubicación", "Stock per location"),
+    ("Tipo", "Type"),
     ("Transferencia entrante", "Transfer in"),
     ("Transferencia saliente", "Transfer out"),
     ("Ubicación", "Location"),
