@@ -13,6 +13,7 @@ engine_tests!(
     till_is_refused_without_sales_role_or_at_other_locations,
     till_opens_prices_the_ticket_and_closes_with_the_difference,
     product_names_are_escaped_on_the_product_page_and_the_till,
+    till_prices_scale_labels_and_a_retried_ticket_sells_once,
 );
 
 const BARCODE: &str = "7791234567898";
@@ -397,4 +398,78 @@ async fn product_names_are_escaped_on_the_product_page_and_the_till(engine: Engi
     let (status, q) = quote(&b, &csrf, json!([{"sku": "XSS1"}])).await;
     assert_eq!(status, 200, "{q}");
     escaped(q["html"].as_str().unwrap());
+}
+
+async fn till_prices_scale_labels_and_a_retried_ticket_sells_once(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("LOC1", "store").await;
+    let id = s
+        .post(
+            "/api/v1/products",
+            json!({"sku": "JAMON", "name": "Jamón cocido (por kg)", "category": "Fiambrería", "unit": "kg",
+                   "plu": 1234, "cost": "6000.00", "price": "8990.00", "vat_rate": "21"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    s.movement(json!({"kind": "receipt", "sku": "JAMON", "location": "LOC1", "quantity": "5"}))
+        .await
+        .ok(201);
+    let mut b = admin(&s).await;
+    let html = b.get("/caja?ubicacion=LOC1").await.text().await.unwrap();
+    let csrf = Browser::csrf_of(&html);
+    b.post_form(
+        "/caja/abrir",
+        &[
+            ("csrf", &csrf),
+            ("ubicacion", "LOC1"),
+            ("caja", "1"),
+            ("fondo", "0"),
+        ],
+    )
+    .await;
+    let shift = s
+        .app
+        .current_shift(&app::Principal::system(), "LOC1", "1")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // 20 + PLU 01234 + 01250 g: the label's weight is the quantity; each label is its own line.
+    let label = domain::Gtin::from_body("200123401250").unwrap().to_string();
+    let lines = json!([{"barcode": label}, {"barcode": label}]);
+    let (status, q) = quote(&b, &csrf, lines.clone()).await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(q["lines"], json!([{"scale": true}, {"scale": true}]));
+    assert_eq!(q["total"], "22475.00");
+    let html = q["html"].as_str().unwrap();
+    assert_eq!(html.matches("1,250 kg").count(), 2, "{html}");
+    assert!(html.contains("$ 11.237,50"), "{html}");
+
+    // pos.js retries with the same Idempotency-Key after a network error: one sale only.
+    let body = json!({"shift": shift.id, "lines": lines, "payments": [{"method": "cash", "amount": "22475.00"}]});
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let res = b
+            .client
+            .post(format!("{}/api/v1/sales", s.base))
+            .header("cookie", b.cookie_header())
+            .header("Idempotency-Key", "caja-1-retry")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        ids.push(res.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(s.on_hand(id, "LOC1").await, "2.5");
+    let html = b
+        .get(&format!("/productos/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(cell(&html, "data-stock-location", "LOC1"), "2,500 kg");
 }
