@@ -97,6 +97,11 @@ pub trait Store: Send + Sync + 'static {
         filter: &MovementFilter,
         page: PageRequest,
     ) -> Result<Page<Movement>>;
+    /// Every stock row (location × lot) of one product.
+    async fn product_stock(&self, product_id: i64) -> Result<Vec<StockLevel>>;
+    /// One product's movements, newest first, reading only that product's index entries.
+    async fn product_movements(&self, product_id: i64, page: PageRequest)
+    -> Result<Page<Movement>>;
     /// Rows that may be critical at the given seasonal factor (per-mille); the app applies the exact rule.
     async fn stock_limit_rows(
         &self,

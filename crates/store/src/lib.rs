@@ -466,6 +466,16 @@ impl app::Store for SqlStore {
     ) -> Result<app::page::Page<app::stock::Movement>> {
         stock::list_movements(&self.pool, filter, page).await
     }
+    async fn product_stock(&self, product_id: i64) -> Result<Vec<app::stock::StockLevel>> {
+        stock::product_stock(&self.pool, product_id).await
+    }
+    async fn product_movements(
+        &self,
+        product_id: i64,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::stock::Movement>> {
+        stock::product_movements(&self.pool, product_id, page).await
+    }
     async fn stock_limit_rows(
         &self,
         location: Option<&str>,

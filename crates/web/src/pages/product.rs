@@ -10,7 +10,6 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
 
-use app::stock::MovementQuery;
 use domain::Qty;
 use domain::auth::Permission;
 use domain::catalog::UnitOfMeasure;
@@ -177,19 +176,9 @@ async fn detail(
     let mut next_movements = None;
     let mut charts = Vec::new();
     if viewer.can(Permission::StockRead) {
-        let levels = app
-            .stock_levels(
-                who,
-                app::stock::LevelQuery {
-                    product_id: Some(id),
-                    location: None,
-                },
-                app::page::PageRequest::first(app::page::MAX_LIMIT),
-            )
-            .await
-            .map_err(err)?;
+        let levels = app.product_stock(who, id).await.map_err(err)?;
         let mut per_location: BTreeMap<String, Qty> = BTreeMap::new();
-        for l in &levels.items {
+        for l in &levels {
             let sum = per_location.entry(l.location.clone()).or_insert(Qty::ZERO);
             *sum = sum.checked_add(l.on_hand).unwrap_or(*sum);
             total = total.checked_add(l.on_hand).unwrap_or(total);
@@ -212,14 +201,7 @@ async fn detail(
             .collect();
 
         let page = app
-            .movements(
-                who,
-                MovementQuery {
-                    product_id: Some(id),
-                    ..Default::default()
-                },
-                paging.request(MOVEMENTS_PAGE),
-            )
+            .product_movements(who, id, paging.request(MOVEMENTS_PAGE))
             .await
             .map_err(err)?;
         movements = page
