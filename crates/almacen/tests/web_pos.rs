@@ -14,6 +14,7 @@ engine_tests!(
     till_opens_prices_the_ticket_and_closes_with_the_difference,
     product_names_are_escaped_on_the_product_page_and_the_till,
     till_prices_scale_labels_and_a_retried_ticket_sells_once,
+    product_page_draws_the_forecast_over_its_sales_history,
 );
 
 const BARCODE: &str = "7791234567898";
@@ -472,4 +473,99 @@ async fn till_prices_scale_labels_and_a_retried_ticket_sells_once(engine: Engine
         .await
         .unwrap();
     assert_eq!(cell(&html, "data-stock-location", "LOC1"), "2,500 kg");
+}
+
+async fn product_page_draws_the_forecast_over_its_sales_history(engine: Engine) {
+    use chrono::{Duration, Utc};
+    // 60 days of 10 units a day, sold at the till, then a forecast run.
+    let today_noon = Utc::now()
+        .date_naive()
+        .and_hms_opt(15, 0, 0)
+        .unwrap()
+        .and_utc();
+    let clock = app::Clock::fixed(today_noon - Duration::days(60));
+    let s = TestServer::start_with(engine, clock.clone(), common::test_settings()).await;
+    s.location("LOC1", "store").await;
+    let id = s
+        .post(
+            "/api/v1/products",
+            json!({"sku": "AGUA", "name": "Agua 2 l", "category": "Bebidas", "cost": "100.00", "price": "150.00", "vat_rate": "21"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    s.movement(json!({"kind": "receipt", "sku": "AGUA", "location": "LOC1", "quantity": "620"}))
+        .await
+        .ok(201);
+    let sys = app::Principal::system();
+    let shift = s
+        .app
+        .open_shift(
+            &sys,
+            app::sales::ShiftInput {
+                location: "LOC1".into(),
+                till: "1".into(),
+                opening_float: "0".into(),
+            },
+            s.app.meta(&sys, None),
+        )
+        .await
+        .unwrap()
+        .value
+        .id;
+    for _ in 0..60 {
+        let input: app::sales::SaleInput = serde_json::from_value(json!({
+            "shift": shift, "lines": [{"sku": "AGUA", "quantity": "10"}],
+            "payments": [{"method": "cash", "amount": "1500.00"}],
+        }))
+        .unwrap();
+        s.app
+            .sell(&sys, input, s.app.meta(&sys, None))
+            .await
+            .unwrap();
+        clock.advance(Duration::days(1));
+    }
+    let mut b = admin(&s).await;
+    let html = b
+        .get(&format!("/productos/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("<svg"), "no chart before any forecast run");
+    s.app.run_forecast(&sys).await.unwrap();
+    let html = b
+        .get(&format!("/productos/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-forecast-location=\"LOC1\""), "{html}");
+    // History: 56 days at 10 units, all on one level; the forecast continues it.
+    let points = |class: &str| -> Vec<(i64, i64)> {
+        let at = html.find(&format!("class=\"{class}\" points=\"")).unwrap();
+        let rest = &html[at + class.len() + 17..];
+        rest[..rest.find('"').unwrap()]
+            .split(' ')
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect()
+    };
+    let history = points("history");
+    let forecast = points("forecast-line");
+    assert_eq!(history.len(), 56, "{html}");
+    assert!(
+        history.iter().all(|(_, y)| *y == history[0].1),
+        "{history:?}"
+    );
+    assert_eq!(forecast.len(), 28);
+    assert!(
+        forecast.iter().all(|(_, y)| *y == history[0].1),
+        "{forecast:?}"
+    );
+    assert!(forecast[0].0 > history[55].0);
+    assert_eq!(cell(&html, "data-stock-location", "LOC1"), "20");
 }

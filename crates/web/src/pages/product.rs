@@ -223,7 +223,8 @@ async fn detail(
         // A product never forecast (or no run yet) simply has no chart.
         if let Ok(f) = app.product_forecast(who, id).await {
             let history = app
-                .product_sales_history(who, id, HISTORY_DAYS)
+                // One day more than drawn: the forecast may start today or tomorrow.
+                .product_sales_history(who, id, HISTORY_DAYS + 1)
                 .await
                 .map_err(err)?;
             let codes = app
