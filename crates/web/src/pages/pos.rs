@@ -723,3 +723,26 @@ async fn ticket(
     };
     Ok(render(&page, t))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pesos_typed_the_argentine_way_become_decimals() {
+        assert_eq!(decimal_input("20.000,50"), "20000.50");
+        assert_eq!(decimal_input("$ 1.234"), "1234");
+        assert_eq!(decimal_input("20.000"), "20000");
+        assert_eq!(decimal_input("1.000.000"), "1000000");
+        assert_eq!(decimal_input("1234.5"), "1234.5");
+        assert_eq!(decimal_input(" 150 "), "150");
+        assert_eq!(decimal_input("mucho"), "mucho");
+    }
+
+    #[test]
+    fn errors_name_their_ticket_line() {
+        assert_eq!(line_of("lines[3].barcode"), Some(3));
+        assert_eq!(line_of("payments[0].amount"), None);
+        assert_eq!(line_of("lines"), None);
+    }
+}
