@@ -10,6 +10,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!pos) return;
   const shift = Number(pos.dataset.shift);
   const csrf = pos.dataset.csrf;
+  // Every message comes from the page, already in the viewer's language.
+  const M = JSON.parse(pos.dataset.messages || "{}");
   const STORE = "almacen.pos." + shift;
   const $ = (id) => document.getElementById(id);
   const scan = $("scan"), message = $("pos-message"), linesBox = $("ticket-lines");
@@ -69,7 +71,7 @@ document.addEventListener("DOMContentLoaded", () => {
         body: JSON.stringify({ lines: state.lines.map(apiLine) }),
       });
     } catch (_) {
-      say("Sin conexión con el servidor: no se pudo agregar. Reintente.", "error");
+      say(M.offline_add, "error");
       return false;
     }
     let body = {};
@@ -111,7 +113,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const why = message.textContent;
       state = JSON.parse(before);
       save();
-      say("Código " + code + ": " + why, "error");
+      say(M.code + " " + code + ": " + why, "error");
     }
   };
 
@@ -120,7 +122,7 @@ document.addEventListener("DOMContentLoaded", () => {
     state.lines.splice(state.selected, 1);
     state.selected = state.lines.length - 1;
     state.payments = [];
-    if (await quote()) say("Línea quitada.");
+    if (await quote()) say(M.removed);
   };
 
   // ---- payment
@@ -152,7 +154,7 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   const paying = () => !payment.hidden;
   const openPayment = () => {
-    if (!state.lines.length) { say("Ticket vacío: escanee un producto.", "error"); return; }
+    if (!state.lines.length) { say(M.empty, "error"); return; }
     payment.hidden = false;
     showPayments();
     amount.focus();
@@ -167,10 +169,10 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   const addPayment = () => {
     const cents = parseAmount(amount.value);
-    if (cents === null || cents <= 0) { say("Monto inválido: escriba, por ejemplo, 1.234,50.", "error"); return; }
+    if (cents === null || cents <= 0) { say(M.bad_amount, "error"); return; }
     const due = state.total - paid();
     if (method.value !== "cash" && cents > due) {
-      say("Con tarjeta o transferencia no se puede pagar más de lo que resta.", "error");
+      say(M.overpay, "error");
       return;
     }
     state.payments.push({ method: method.value, cents });
@@ -183,10 +185,10 @@ document.addEventListener("DOMContentLoaded", () => {
   let busy = false;
   const confirmSale = async () => {
     if (busy) return;
-    if (paid() < state.total) { say("Falta cobrar " + money(state.total - paid()) + ".", "error"); return; }
-    if (cashPaid() < paid() - state.total) { say("Solo el efectivo da vuelto.", "error"); return; }
+    if (paid() < state.total) { say(M.missing + " " + money(state.total - paid()) + ".", "error"); return; }
+    if (cashPaid() < paid() - state.total) { say(M.cash_change, "error"); return; }
     busy = true;
-    say("Confirmando…");
+    say(M.confirming);
     const body = {
       shift,
       lines: state.lines.map(apiLine),
@@ -202,7 +204,7 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch (_) {
       busy = false;
       // Kept: the same key makes the retry safe even if the sale did go through.
-      say("Sin conexión: no sabemos si la venta se registró. Reintente con F2; no se cobrará dos veces.", "error");
+      say(M.offline_sale, "error");
       return;
     }
     let answer = {};
@@ -226,7 +228,7 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.setItem(STORE + ".last", String(id));
     payment.hidden = true;
     mainBox.hidden = true;
-    say("Venta " + id + " registrada.", "ok");
+    say(M.sale + " " + id + " " + M.registered, "ok");
     try {
       const res = await fetch("/caja/ticket/" + id, { headers: { "Accept": "text/html" } });
       if (res.ok) $("done-ticket").innerHTML = await res.text();

@@ -38,6 +38,29 @@ pub fn routes() -> Router<WebState> {
 }
 
 pub const EN: &[(&str, &str)] = &[
+    (
+        "Sin conexión con el servidor: no se pudo agregar. Reintente.",
+        "No connection to the server: the code was not added. Try again.",
+    ),
+    ("Código", "Code"),
+    ("Línea quitada.", "Line removed."),
+    (
+        "Monto inválido: escriba, por ejemplo, 1.234,50.",
+        "Invalid amount: type, for example, 1,234.50.",
+    ),
+    (
+        "Con tarjeta o transferencia no se puede pagar más de lo que resta.",
+        "Cards and transfers cannot pay more than what remains.",
+    ),
+    ("Falta cobrar", "Still to collect:"),
+    ("Solo el efectivo da vuelto.", "Only cash gives change."),
+    ("Confirmando…", "Confirming…"),
+    (
+        "Sin conexión: no sabemos si la venta se registró. Reintente con F2; no se cobrará dos veces.",
+        "No connection: the sale may or may not be recorded. Retry with F2; it will never be charged twice.",
+    ),
+    ("Venta", "Sale"),
+    ("registrada.", "recorded."),
     ("Abrir caja", "Open till"),
     ("Abrir turno", "Open shift"),
     ("Agregar pago", "Add payment"),
@@ -121,6 +144,42 @@ pub const EN: &[(&str, &str)] = &[
         "Enter a valid amount, e.g. 20,000.00.",
     ),
 ];
+
+/// The POS script's messages, in the viewer's language (the script holds no text of its own).
+const SCRIPT_MESSAGES: &[(&str, &str)] = &[
+    (
+        "offline_add",
+        "Sin conexión con el servidor: no se pudo agregar. Reintente.",
+    ),
+    ("code", "Código"),
+    ("removed", "Línea quitada."),
+    ("empty", "Ticket vacío: escanee un producto."),
+    (
+        "bad_amount",
+        "Monto inválido: escriba, por ejemplo, 1.234,50.",
+    ),
+    (
+        "overpay",
+        "Con tarjeta o transferencia no se puede pagar más de lo que resta.",
+    ),
+    ("missing", "Falta cobrar"),
+    ("cash_change", "Solo el efectivo da vuelto."),
+    ("confirming", "Confirmando…"),
+    (
+        "offline_sale",
+        "Sin conexión: no sabemos si la venta se registró. Reintente con F2; no se cobrará dos veces.",
+    ),
+    ("sale", "Venta"),
+    ("registered", "registrada."),
+];
+
+fn script_messages(t: crate::Tr) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = SCRIPT_MESSAGES
+        .iter()
+        .map(|(k, es)| ((*k).to_owned(), serde_json::Value::from(t.s(es))))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
 
 /// Pesos typed the Argentine way ("20.000,50", "$ 1.234") or plainly ("20000.50"), as the
 /// API's decimal string. Anything else is passed through for the app to reject by field.
@@ -229,6 +288,8 @@ struct SellPage {
     location: String,
     till: String,
     methods: Vec<(&'static str, &'static str)>,
+    /// JSON of the script's messages.
+    messages: String,
 }
 
 async fn till(
@@ -284,6 +345,7 @@ async fn till(
                 .into_iter()
                 .map(|m| (m.as_str(), t.s(method_label(m))))
                 .collect(),
+                messages: script_messages(t),
             },
             t,
         )),
