@@ -216,12 +216,29 @@ impl WebDriver {
         .to_owned()
     }
 
+    /// The element's text, or `None` when it is gone (stale).
+    pub async fn try_text(&self, element: &str) -> Option<String> {
+        let url = format!(
+            "{}/session/{}/element/{element}/text",
+            self.url, self.session
+        );
+        let res = self.http.get(url).send().await.ok()?;
+        if !res.status().is_success() {
+            return None;
+        }
+        let v: Value = res.json().await.ok()?;
+        v["value"].as_str().map(str::to_owned)
+    }
+
     /// Waits up to 10 s until the element's text is `expected`.
     pub async fn wait_text(&self, css: &str, expected: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(e) = self.try_find(css).await {
-                let got = self.text(&e).await;
+            // The page may swap the element out between finding and reading it (a fragment
+            // re-rendered): a stale element is just another try.
+            if let Some(e) = self.try_find(css).await
+                && let Some(got) = self.try_text(&e).await
+            {
                 if got == expected {
                     return;
                 }
