@@ -112,7 +112,7 @@ pub const EN: &[(&str, &str)] = &[
     ("Ubicación", "Location"),
     ("Unitario", "Unit price"),
     ("Ver turno y cerrar", "See shift and close"),
-    ("Volver a pagar / cancelar", "Back / cancel"),
+    ("Volver al ticket", "Back to the ticket"),
     ("Vuelto", "Change"),
     (
         "agrega el código escaneado; con el código vacío, cobrar",
