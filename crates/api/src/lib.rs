@@ -240,10 +240,11 @@ async fn request_context(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    // The dashboard sets its own (same-origin: with no-referrer browsers send `Origin: null`
+    // on form posts, which its CSRF check must refuse).
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // The dashboard sets its own policy; JSON needs none of the web's powers, and the API
     // explorer needs its own scripts and the inline styles Swagger UI sets.

@@ -419,6 +419,27 @@ impl App {
             .await
     }
 
+    /// A product's stock per location and lot (the product page).
+    pub async fn product_stock(
+        &self,
+        actor: &Principal,
+        product_id: i64,
+    ) -> Result<Vec<StockLevel>> {
+        actor.require(Permission::StockRead)?;
+        self.store.product_stock(product_id).await
+    }
+
+    /// A product's movements, newest first (the product page's list).
+    pub async fn product_movements(
+        &self,
+        actor: &Principal,
+        product_id: i64,
+        page: PageRequest,
+    ) -> Result<Page<Movement>> {
+        actor.require(Permission::StockRead)?;
+        self.store.product_movements(product_id, page).await
+    }
+
     pub async fn movements(
         &self,
         actor: &Principal,

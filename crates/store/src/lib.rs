@@ -467,6 +467,16 @@ impl app::Store for SqlStore {
     ) -> Result<app::page::Page<app::stock::Movement>> {
         stock::list_movements(&self.pool, filter, page).await
     }
+    async fn product_stock(&self, product_id: i64) -> Result<Vec<app::stock::StockLevel>> {
+        stock::product_stock(&self.pool, product_id).await
+    }
+    async fn product_movements(
+        &self,
+        product_id: i64,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::stock::Movement>> {
+        stock::product_movements(&self.pool, product_id, page).await
+    }
     async fn stock_limit_rows(
         &self,
         location: Option<&str>,
@@ -577,6 +587,9 @@ impl app::Store for SqlStore {
     }
     async fn get_shift(&self, id: i64) -> Result<Option<app::sales::Shift>> {
         sales::get_shift(&self.pool, id).await
+    }
+    async fn open_shift_at(&self, location: &str, till: &str) -> Result<Option<app::sales::Shift>> {
+        sales::open_shift_at(&self.pool, location, till).await
     }
     async fn sale_item(&self, r: &app::sales::SaleItemRef) -> Result<Option<app::sales::SaleItem>> {
         sales::sale_item(self, r).await
@@ -912,6 +925,13 @@ impl app::Store for SqlStore {
 
     async fn append_history(&self, lines: Vec<app::forecast::HistoryLine>) -> Result<u64> {
         forecast::append_history(self, lines).await
+    }
+    async fn product_daily_sales(
+        &self,
+        product_id: i64,
+        from_micros: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        forecast::product_daily_sales(&self.pool, product_id, from_micros).await
     }
     async fn demand_history(
         &self,

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod node;
 pub mod proxy;
+pub mod webdriver;
 
 use std::sync::Arc;
 

@@ -1,6 +1,8 @@
 //! The dashboard's pages, one module per menu section. Each module owns its routes, its view
 //! models (strings already formatted the Argentine way) and its templates.
 
+pub mod pos;
+pub mod product;
 pub mod products;
 
 use axum::Router;
@@ -14,10 +16,12 @@ pub fn routes() -> Router<WebState> {
             axum::routing::get(|| async { axum::response::Redirect::to("/productos") }),
         )
         .merge(products::routes())
+        .merge(product::routes())
+        .merge(pos::routes())
 }
 
 /// Each page module's Spanish → English table.
-pub const TRANSLATIONS: &[&[(&str, &str)]] = &[products::EN];
+pub const TRANSLATIONS: &[&[(&str, &str)]] = &[products::EN, product::EN, pos::EN];
 
 /// The list query every table page shares: the cursor of the page to show.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
