@@ -45,6 +45,8 @@ pub struct Report {
     /// where the OS does not say. Its inverse is invoices per second per core, whatever else
     /// the machine is doing.
     pub cpu_seconds_per_invoice: Option<f64>,
+    /// Mean wall milliseconds per invoice in each pipeline stage.
+    pub stage_ms_per_invoice: BTreeMap<String, f64>,
     pub per_field: BTreeMap<String, Tally>,
     pub per_degradation: BTreeMap<String, Tally>,
     pub qr_fields_with_qr: Tally,
@@ -52,8 +54,10 @@ pub struct Report {
     pub degraded: Tally,
 }
 
-/// One invoice's spec, its field scores (None when the scan failed) and scan seconds.
-type Outcome = (Spec, Option<Vec<(String, bool, bool)>>, f64);
+/// One invoice's spec, its field scores and stage times (None when the scan failed) and scan
+/// seconds.
+type Outcome = (Spec, Option<(Vec<(String, bool, bool)>, Stages)>, f64);
+type Stages = BTreeMap<&'static str, u64>;
 
 /// CPU seconds used so far by this process and its waited-for children (Tesseract), from
 /// `/proc/self/stat` (utime, stime, cutime, cstime in clock ticks of 1/100 s).
@@ -116,7 +120,7 @@ pub fn run(scanner: &Scanner, fonts: &Fonts, count: usize, seed: u64, threads: u
         let secs = t.elapsed().as_secs_f64();
         let scored = scanned
             .ok()
-            .map(|ex| synth::score(&sample.truth, &ex.data));
+            .map(|ex| (synth::score(&sample.truth, &ex.data), ex.stage_ms));
         (sample.spec.clone(), scored, secs)
     });
     let wall = started.elapsed().as_secs_f64();
@@ -139,10 +143,16 @@ pub fn run(scanner: &Scanner, fonts: &Fonts, count: usize, seed: u64, threads: u
             report.degraded_invoices += 1;
         }
         let deg = spec.degradation.as_str().to_owned();
-        let Some(fields) = scored else {
+        let Some((fields, stages)) = scored else {
             report.failed_scans += 1;
             continue;
         };
+        for (stage, ms) in stages {
+            *report
+                .stage_ms_per_invoice
+                .entry(stage.to_owned())
+                .or_default() += ms as f64;
+        }
         for (name, qr_covered, ok) in fields {
             report.per_field.entry(name).or_default().add(ok);
             report
@@ -163,6 +173,9 @@ pub fn run(scanner: &Scanner, fonts: &Fonts, count: usize, seed: u64, threads: u
     let n = report.invoices.max(1) as f64;
     report.seconds_per_invoice = scan_secs / n;
     report.cpu_seconds_per_invoice = cpu.map(|c| c / n);
+    for ms in report.stage_ms_per_invoice.values_mut() {
+        *ms /= n;
+    }
     report
 }
 
@@ -191,6 +204,17 @@ pub fn table(r: &Report) -> String {
         out.push_str(&format!(
             "CPU per invoice (with Tesseract): {c:.2} s = {:.2} invoices/s per core\n",
             1.0 / c.max(1e-9)
+        ));
+    }
+    if !r.stage_ms_per_invoice.is_empty() {
+        let stages: Vec<String> = r
+            .stage_ms_per_invoice
+            .iter()
+            .map(|(k, ms)| format!("{k} {ms:.0}"))
+            .collect();
+        out.push_str(&format!(
+            "wall ms per invoice by stage: {}\n",
+            stages.join(", ")
         ));
     }
     out.push('\n');

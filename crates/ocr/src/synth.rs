@@ -363,7 +363,9 @@ fn qty_ar(q: Qty) -> String {
 /// Draws the invoice at `dpi`.
 pub fn render(d: &InvoiceData, spec: &Spec, fonts: &Fonts, dpi: u32) -> GrayImage {
     let body_lines = d.lines.len() as f32;
-    let height_in = (7.2 + body_lines * 0.2).max(11.69);
+    // Header (≤ 4.1 in), table rows, footer (≤ 9 rows), CAE block and a QR of up to ~2 in:
+    // the page grows so that a long invoice never loses its QR off the bottom edge.
+    let height_in = (9.8 + body_lines * 0.2).max(11.69);
     let dpi_f = dpi as f32;
     let img = GrayImage::from_pixel(
         (8.27 * dpi_f) as u32,
@@ -773,8 +775,14 @@ fn line_fields(t: &InvoiceLine, g: Option<&InvoiceLine>) -> [(&'static str, bool
             g.map(|g| &g.description) == Some(&t.description),
         ),
         ("line_quantity", g.map(|g| g.quantity) == Some(t.quantity)),
-        ("line_unit_price", g.map(|g| g.unit_price) == Some(t.unit_price)),
-        ("line_discount", g.map(|g| g.discount_bp) == Some(t.discount_bp)),
+        (
+            "line_unit_price",
+            g.map(|g| g.unit_price) == Some(t.unit_price),
+        ),
+        (
+            "line_discount",
+            g.map(|g| g.discount_bp) == Some(t.discount_bp),
+        ),
         ("line_subtotal", g.map(|g| g.subtotal) == Some(t.subtotal)),
         ("line_vat_rate", g.map(|g| g.vat_rate) == Some(t.vat_rate)),
     ]
@@ -844,7 +852,11 @@ mod tests {
     #[test]
     fn a_dropped_row_costs_only_its_own_fields() {
         let truth = InvoiceData {
-            lines: vec![line("Yerba", 1, 100), line("Sal", 2, 200), line("Te", 3, 300)],
+            lines: vec![
+                line("Yerba", 1, 100),
+                line("Sal", 2, 200),
+                line("Te", 3, 300),
+            ],
             ..InvoiceData::default()
         };
         let mut got = truth.clone();
@@ -865,10 +877,10 @@ mod tests {
         got.lines[1].description = "5al".into();
         got.lines.insert(1, line("ruido", 9, 9));
         let scored = score(&truth, &got);
-        assert_eq!(wrong(&scored), ["line_description", "line_extra", "line_count"]);
         assert_eq!(
-            align_lines(&truth.lines, &got.lines),
-            [Some(0), Some(2)]
+            wrong(&scored),
+            ["line_description", "line_extra", "line_count"]
         );
+        assert_eq!(align_lines(&truth.lines, &got.lines), [Some(0), Some(2)]);
     }
 }
