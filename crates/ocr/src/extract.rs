@@ -61,7 +61,7 @@ fn re(pattern: &str) -> Regex {
 const AMOUNT: &str = r"-?\$?\s?(?:\d{1,3}(?:\.\d{3})+|\d+),\d{2}";
 static RE_AMOUNT: LazyLock<Regex> = LazyLock::new(|| re(&format!("^{AMOUNT}$")));
 static RE_CODE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\bc.d(?:igo)?\.?\s*(?:n.\s*)?:?\s*0*(\d{1,3})\b"));
+    LazyLock::new(|| re(r"(?i)\bc?c.d(?:igo)?\.?\s*(?:n.\s*)?:?\s*0*(\d{1,3})\b"));
 static RE_LETTER: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\b(?:factura|nota de d.bito|nota de cr.dito)\s+([ABCM])\b"));
 static RE_POS: LazyLock<Regex> =
@@ -115,6 +115,8 @@ static RE_PERC_IIBB: LazyLock<Regex> = LazyLock::new(|| {
 });
 static RE_TOTAL: LazyLock<Regex> =
     LazyLock::new(|| re(&format!(r"(?i)\b(?:importe\s+)?total\s*:?\s*({AMOUNT})")));
+static RE_LOST_COMMA: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(\$?\d{1,3}(?:\.\d{3})*\.\d{3})(\d{2})$"));
 static RE_TABLE_HEAD: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\b(?:cantidad\b|cant\.).*\b(?:subtotal|importe)\b"));
 static RE_TABLE_END: LazyLock<Regex> = LazyLock::new(|| {
@@ -145,6 +147,13 @@ fn fix_numeric(token: &str) -> String {
 /// "14,215,92" or "14.215.92": OCR swapped a separator. The last one before exactly two
 /// digits is the decimal comma, every earlier one a thousands dot.
 fn fix_separators(token: &str) -> String {
+    // "11.91411": the decimal comma was lost after a thousands group (five digits follow
+    // the last dot, which a thousands dot never has).
+    if let Some(m) = RE_LOST_COMMA.captures(token)
+        && let (Some(int), Some(cents)) = (m.get(1), m.get(2))
+    {
+        return format!("{},{}", int.as_str(), cents.as_str());
+    }
     let seps: Vec<usize> = token.match_indices(['.', ',']).map(|(i, _)| i).collect();
     let Some(&last) = seps.last() else {
         return token.to_owned();
@@ -573,7 +582,12 @@ fn item_line(l: &Line) -> Option<ExtractedLine> {
         && !first.chars().any(char::is_lowercase);
     let desc_from = usize::from(looks_like_code);
     let code = looks_like_code.then(|| fix_code(first));
-    let desc: Vec<&str> = rest[desc_from..].iter().map(|w| w.text.as_str()).collect();
+    // Tokens with no letter or digit before the description are rule or box debris ("—").
+    let desc: Vec<&str> = rest[desc_from..]
+        .iter()
+        .map(|w| w.text.as_str())
+        .skip_while(|w| !w.chars().any(char::is_alphanumeric))
+        .collect();
     let description = desc
         .iter()
         .enumerate()
@@ -581,7 +595,7 @@ fn item_line(l: &Line) -> Option<ExtractedLine> {
             // A unit after a number: OCR reads a lone "g" as "y" or "gy" ("500 y" is "500 g").
             let after_number =
                 k > 0 && desc[k - 1].bytes().all(|b| b.is_ascii_digit() || b == b',');
-            if matches!(*w, "y" | "gy") && after_number {
+            if matches!(*w, "y" | "gy" | "yg") && after_number {
                 "g"
             } else {
                 w
@@ -623,6 +637,17 @@ mod tests {
         assert_eq!(fix_numeric("1.000"), "1.000");
         assert_eq!(fix_numeric("IVA"), "IVA");
         assert_eq!(fix_numeric("Il"), "Il");
+        let code = |t: &str| {
+            RE_CODE
+                .captures(t)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_owned())
+        };
+        assert_eq!(code("CcoD. 11").as_deref(), Some("11"));
+        assert_eq!(code("Cód. 006").as_deref(), Some("6"));
+        assert_eq!(fix_numeric("11.91411"), "11.914,11");
+        assert_eq!(fix_numeric("1.234.56789"), "1.234.567,89");
+        assert_eq!(fix_numeric("91411"), "91411");
         assert_eq!(fix_code("PUO520"), "PU0520");
         assert_eq!(fix_code("OSO"), "OSO");
         assert_eq!(row_rate("10,55"), Some(VatRate::Reduced));
@@ -649,5 +674,20 @@ mod tests {
         assert_eq!((x.line.code, x.line.description.as_str()), (None, "Fideos"));
         assert_eq!(x.line.vat_rate, None);
         assert!(item_line(&Line::from_text("Importe Total: $ 1,00", Source::Ocr, 90)).is_none());
+        // Debris between a long barcode and the description; a "g" read as "yg".
+        let c = normalise(&Line::from_text(
+            "7791234000017 — Fideos Tirabuzon 500 yg 21,00 unidades 9.017,19 0,00 18.936O99",
+            Source::Ocr,
+            90,
+        ));
+        assert!(item_line(&c).is_none(), "18.936O99 is no amount");
+        let c = normalise(&Line::from_text(
+            "7791234000017 — Fideos Tirabuzon 500 yg 21,00 unidades 9.017,19 0,00 189.36099",
+            Source::Ocr,
+            90,
+        ));
+        let x = item_line(&c).unwrap_or_else(|| unreachable!());
+        assert_eq!(x.line.description, "Fideos Tirabuzon 500 g");
+        assert_eq!(x.line.subtotal, Money::from_minor(18_936_099));
     }
 }

@@ -182,6 +182,34 @@ pub struct Extraction {
     pub raw_text: String,
     pub warnings: Vec<String>,
     pub elapsed_ms: u64,
+    /// Where the time went: milliseconds per stage (decode, qr, prepare, write, tesseract,
+    /// extract), wall clock.
+    pub stage_ms: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// Wall-clock milliseconds per pipeline stage, for `bench ocr` and the scan output.
+struct Stages {
+    last: Instant,
+    ms: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Stages {
+            last: Instant::now(),
+            ms: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl Stages {
+    /// Charges the time since the previous mark to `stage`.
+    fn mark(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        let ms = u64::try_from((now - self.last).as_millis()).unwrap_or(u64::MAX);
+        *self.ms.entry(stage).or_default() += ms;
+        self.last = now;
+    }
 }
 
 impl Scanner {
@@ -238,6 +266,7 @@ impl Scanner {
     /// Scans one file's bytes.
     pub fn scan(&self, bytes: &[u8]) -> Result<Extraction, ScanError> {
         let started = Instant::now();
+        let mut stages = Stages::default();
         if bytes.len() as u64 > self.limits.max_bytes {
             return Err(ScanError::TooLarge {
                 max: self.limits.max_bytes,
@@ -284,37 +313,54 @@ impl Scanner {
             }
         };
 
+        stages.mark("decode");
         let mut qr = None;
-        for img in &images {
-            let (found, others) = qr::find(img);
-            for o in others {
+        let mut qr_regions = Vec::new();
+        for (i, img) in images.iter().enumerate() {
+            let found = qr::find(img);
+            for o in found.others {
                 warnings.push(format!("código QR que no es de AFIP: {o}"));
             }
-            if found.is_some() {
-                qr = found;
+            qr_regions.push((i, found.regions));
+            if found.afip.is_some() {
+                qr = found.afip;
                 break;
             }
         }
+        stages.mark("qr");
 
         let mut skew = 0.0;
         let lines = if method == Method::Ocr {
             let dir = tempdir()?;
             let mut all = Vec::new();
             for (i, img) in images.iter().enumerate() {
+                let regions = qr_regions
+                    .iter()
+                    .find(|(p, _)| *p == i)
+                    .map(|(_, r)| r.as_slice())
+                    .unwrap_or_default();
+                let blanked;
+                let img = if regions.is_empty() {
+                    img
+                } else {
+                    blanked = prep::blank(img, regions);
+                    &blanked
+                };
                 let (clean, angle) = prep::prepare(img, self.steps);
                 if i == 0 {
                     skew = angle;
                 }
-                let path = dir.path().join(format!("page{i}.png"));
-                clean
-                    .save(&path)
-                    .map_err(|e| ScanError::Io(e.to_string()))?;
+                stages.mark("prepare");
+                let path = dir.path().join(format!("page{i}.pgm"));
+                prep::write_pgm(&clean, &path).map_err(|e| ScanError::Io(e.to_string()))?;
+                stages.mark("write");
                 all.extend(tesseract::ocr(
                     &self.tesseract,
                     &self.lang,
                     &path,
                     self.limits.tool_timeout,
                 )?);
+                stages.mark("tesseract");
             }
             all
         } else {
@@ -322,6 +368,7 @@ impl Scanner {
         };
 
         let ex = extract::extract(&lines, qr.as_ref());
+        stages.mark("extract");
         let checks = ex.data.checks(self.our_cuit.as_ref());
         if ex.fields.is_empty() {
             warnings.push("no se reconoció ningún dato de factura en el archivo".into());
@@ -355,6 +402,7 @@ impl Scanner {
             raw_text: text::raw_text(&lines),
             warnings,
             elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            stage_ms: stages.ms,
         })
     }
 }

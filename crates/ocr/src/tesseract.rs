@@ -21,7 +21,10 @@ pub(crate) fn ocr(
         .arg(&base)
         .args(["-l", lang, "--psm", "6", "--dpi", "300"])
         // No dictionary correction: codes like "DL0400" are not Spanish words.
-        .args(["-c", "load_system_dawg=0", "-c", "load_freq_dawg=0", "tsv"]);
+        .args(["-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"])
+        // Printed invoices have no white-on-black text; re-reading every doubtful word
+        // inverted only costs time.
+        .args(["-c", "tessedit_do_invert=0", "tsv"]);
     tools::run(cmd, "tesseract", timeout)?;
     let tsv = std::fs::read_to_string(base.with_extension("tsv")).map_err(|e| ScanError::Tool {
         tool: "tesseract",

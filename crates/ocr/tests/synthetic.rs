@@ -123,3 +123,40 @@ fn save_samples() {
         .unwrap();
     }
 }
+
+/// Prints, for every generated invoice with a wrong field, the wrong fields, the expected and
+/// extracted lines and the OCR text (`OCR_N`, `OCR_SEED`; `-- --ignored --nocapture`).
+#[test]
+#[ignore = "manual: a diagnosis aid"]
+fn show_failures() {
+    let fonts = Fonts::load(Path::new(synth::FONT_DIR)).unwrap();
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(d)
+    };
+    let only_clean = std::env::var("OCR_CLEAN").is_ok();
+    let s = scanner();
+    for sp in synth::specs(env("OCR_N", 24) as usize, env("OCR_SEED", 1)) {
+        if only_clean && sp.degradation != Degradation::Clean {
+            continue;
+        }
+        let sample = synth::sample(&sp, &fonts, &ours());
+        let ex = s.scan(&sample.bytes).unwrap();
+        let scored = synth::score(&sample.truth, &ex.data);
+        let wrong: Vec<_> = scored.iter().filter(|(_, _, ok)| !ok).collect();
+        if wrong.is_empty() {
+            continue;
+        }
+        println!("=== {sp:?}\nwrong: {wrong:?}");
+        let pairs = synth::align_lines(&sample.truth.lines, &ex.data.lines);
+        for (t, p) in sample.truth.lines.iter().zip(&pairs) {
+            let g = p.and_then(|j| ex.data.lines.get(j));
+            if g != Some(t) {
+                println!("  want {t:?}\n  got  {g:?}");
+            }
+        }
+        println!("--- text\n{}", ex.raw_text);
+    }
+}
