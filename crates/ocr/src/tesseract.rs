@@ -17,6 +17,9 @@ pub(crate) fn ocr(
     let dir = image.parent().unwrap_or(Path::new("."));
     let base = dir.join("ocr");
     let mut cmd = Command::new(program);
+    // Tesseract's OpenMP threads spin while they wait: on a page this small they more than
+    // double the CPU spent. Parallelism comes from the worker pool, one page per core.
+    cmd.env("OMP_THREAD_LIMIT", "1");
     cmd.arg(image)
         .arg(&base)
         .args(["-l", lang, "--psm", "6", "--dpi", "300"])
