@@ -17,6 +17,10 @@ command -v tesseract >/dev/null || need+=(tesseract-ocr)
 [ -e /usr/share/tesseract-ocr/5/tessdata/spa.traineddata ] || [ -e /usr/share/tesseract-ocr/4.00/tessdata/spa.traineddata ] || need+=(tesseract-ocr-spa)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# dashboard browser tests: headless Chromium driven over WebDriver
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -48,6 +52,8 @@ if command -v mold >/dev/null; then
     export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"
 fi
 export CARGO_TERM_COLOR=never
+# The browser test must run here, never skip quietly.
+export ALMACEN_REQUIRE_BROWSER=1
 
 log "format"
 cargo fmt --all -- --check
@@ -68,6 +74,9 @@ set -e
 
 log "API fuzzing (schemathesis against the served OpenAPI; 0 server errors allowed)"
 scripts/fuzz-api.sh "$CARGO_TARGET_DIR/debug/almacen"
+
+log "parser fuzzing (cargo-fuzz, bounded time per target)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz-parsers.sh
 
 log "PostgreSQL point-in-time recovery drill"
 scripts/pitr-drill.sh "$CARGO_TARGET_DIR/debug/almacen"
