@@ -617,6 +617,10 @@ impl App {
             .create_scan_job(&meta, kind, bytes.len() as i64)
             .await?;
         if !written.replayed {
+            // Kept for the review screen, which shows the invoice beside what was read.
+            self.store
+                .save_scan_file(written.value.id, kind, bytes.clone())
+                .await?;
             let app = Arc::clone(self);
             let job_id = written.value.id;
             let actor = actor.clone();
@@ -742,6 +746,46 @@ impl App {
                 key: id.to_string(),
             })?;
         Ok(self.with_checks(inv))
+    }
+
+    /// Invoices newest first, optionally only drafts or only posted ones.
+    pub async fn supplier_invoices(
+        &self,
+        actor: &Principal,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<crate::page::Page<SupplierInvoice>> {
+        actor.require(Permission::PurchasingWrite)?;
+        let status = match status {
+            None | Some("") => None,
+            Some(s @ ("draft" | "posted")) => Some(s),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "status",
+                    "one_of",
+                    "el estado debe ser draft o posted",
+                ));
+            }
+        };
+        let mut page = self.store.list_supplier_invoices(status, page).await?;
+        page.items = page
+            .items
+            .into_iter()
+            .map(|i| self.with_checks(i))
+            .collect();
+        Ok(page)
+    }
+
+    /// The file a scanned invoice was read from: its kind (jpeg, png, tiff, pdf) and bytes.
+    pub async fn invoice_file(&self, actor: &Principal, id: i64) -> Result<(String, Vec<u8>)> {
+        actor.require(Permission::PurchasingWrite)?;
+        self.store
+            .invoice_file(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                entity: "archivo de la factura",
+                key: id.to_string(),
+            })
     }
 
     /// Corrects a draft; each correction is kept with who made it and what changed.

@@ -19,6 +19,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/app.js"),
     ),
+    (
+        "backoffice.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/backoffice.css"),
+    ),
+    (
+        "backoffice.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/backoffice.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

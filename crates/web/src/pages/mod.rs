@@ -1,7 +1,13 @@
 //! The dashboard's pages, one module per menu section. Each module owns its routes, its view
 //! models (strings already formatted the Argentine way) and its templates.
 
+pub mod admin;
+pub mod compras;
+pub mod facturas;
+pub mod forms;
+pub mod precios;
 pub mod products;
+pub mod reposicion;
 
 use axum::Router;
 
@@ -14,10 +20,22 @@ pub fn routes() -> Router<WebState> {
             axum::routing::get(|| async { axum::response::Redirect::to("/productos") }),
         )
         .merge(products::routes())
+        .merge(compras::routes())
+        .merge(facturas::routes())
+        .merge(precios::routes())
+        .merge(reposicion::routes())
+        .merge(admin::routes())
 }
 
 /// Each page module's Spanish → English table.
-pub const TRANSLATIONS: &[&[(&str, &str)]] = &[products::EN];
+pub const TRANSLATIONS: &[&[(&str, &str)]] = &[
+    products::EN,
+    compras::EN,
+    facturas::EN,
+    precios::EN,
+    reposicion::EN,
+    admin::EN,
+];
 
 /// The list query every table page shares: the cursor of the page to show.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
