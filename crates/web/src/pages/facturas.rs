@@ -813,10 +813,10 @@ async fn correct(
         .supplier_invoice(&viewer.principal, id)
         .await
         .map_err(|e| PageError::from_app(e, t))?;
-    // Only the fields the user changed are sent: the rest stay as read.
+    // Only the fields the form carried and the user changed are sent: the rest stay as read.
     let changed = |name: &str| {
         let v = f.get(name);
-        (v != current(&inv, name)).then(|| v.to_owned())
+        (f.has(name) && v != current(&inv, name)).then(|| v.to_owned())
     };
     let mut errors = Errors::default();
     let number = |name: &str, errors: &mut Errors| -> Option<u32> {

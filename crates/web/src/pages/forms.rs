@@ -20,6 +20,11 @@ impl Fields {
         self.0.get(name).map_or("", |v| v.trim())
     }
 
+    /// Whether the form carried the field at all (empty or not).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     pub fn row(&self, name: &str, i: usize) -> &str {
         self.get(&format!("{name}_{i}"))
     }

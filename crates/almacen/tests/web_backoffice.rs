@@ -1,0 +1,616 @@
+//! The back-office pages (Compras with the supplier-invoice review, Precios, Reposición,
+//! Administración) driven like a browser, on SQLite and PostgreSQL: roles, each form's happy
+//! path checked through the API, field errors in Spanish with the input kept, and CSV exports.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::browser::Browser;
+use common::{ADMIN_PASSWORD, Engine, TestServer};
+use domain::Cuit;
+use domain::invoice::Letter;
+use ocr::synth::{self, Degradation, Fonts, Spec};
+use serde_json::json;
+
+engine_tests!(
+    back_office_pages_follow_the_role,
+    purchase_order_is_created_sent_and_received_from_the_forms,
+    price_update_applies_the_previewed_prices,
+    admin_creates_users_and_revokes_api_keys,
+    replenishment_runs_the_forecast_and_exports,
+    scanned_invoice_is_reviewed_and_posted_from_the_review_screen,
+);
+
+const PASSWORD: &str = "otra-clave-segura-1";
+
+async fn admin(s: &TestServer) -> Browser {
+    let mut b = Browser::new(&s.base);
+    assert_eq!(b.login("admin", ADMIN_PASSWORD).await.status(), 303);
+    b
+}
+
+async fn page(b: &mut Browser, path: &str) -> String {
+    let res = b.get(path).await;
+    assert_eq!(res.status(), 200, "GET {path}");
+    res.text().await.unwrap()
+}
+
+/// The value of the input `name` in a page.
+fn value_of(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no input {name}"))
+        + format!("name=\"{name}\" value=\"").len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn back_office_pages_follow_the_role(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("LOC1", "store").await;
+    s.user("caja1", "cashier", &["LOC1"]).await;
+    s.user("mirada", "viewer", &[]).await;
+
+    let mut cashier = Browser::new(&s.base);
+    cashier.login("caja1", PASSWORD).await;
+    for path in ["/compras", "/compras/facturas", "/precios", "/admin", "/admin/auditoria"] {
+        let res = cashier.get(path).await;
+        assert_eq!(res.status(), 403, "{path}");
+        assert!(res.text().await.unwrap().contains("Sin permiso"));
+    }
+
+    let mut viewer = Browser::new(&s.base);
+    viewer.login("mirada", PASSWORD).await;
+    let html = page(&mut viewer, "/reposicion").await;
+    assert!(html.contains("<h1>Reposición</h1>"), "{html}");
+    assert!(html.contains("Todavía no se ejecutó ningún pronóstico."));
+    // The viewer reads but cannot run the forecast nor order.
+    assert!(!html.contains("/reposicion/pronostico"));
+    let csrf = Browser::csrf_of(&html);
+    let res = viewer
+        .post_form("/reposicion/pronostico", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(viewer.get("/compras").await.status(), 403);
+    let res = viewer
+        .post_form("/compras/ordenes", &[("csrf", &csrf), ("supplier_id", "1")])
+        .await;
+    assert_eq!(res.status(), 403);
+
+    // The admin's menu has every section.
+    let mut b = admin(&s).await;
+    let html = page(&mut b, "/compras").await;
+    for href in ["/compras", "/precios", "/reposicion", "/admin"] {
+        assert!(html.contains(&format!("href=\"{href}\"")), "{href}");
+    }
+}
+
+async fn purchase_order_is_created_sent_and_received_from_the_forms(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("DEP", "warehouse").await;
+    let supplier = s
+        .post(
+            "/api/v1/suppliers",
+            json!({"name": "Distribuidora <Sur>", "cuit": "30-71234567-1", "vat_condition": "responsable_inscripto"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    let yerba = s.product("YER1").await;
+    let fideos = s
+        .post(
+            "/api/v1/products",
+            json!({"sku": "FID1", "name": "Fideos", "category": "Almacén", "cost": "100.00",
+                   "price": "150.00", "vat_rate": "21", "barcodes": ["7790001000019"]}),
+        )
+        .await;
+    let fideos = fideos.ok(201)["id"].as_i64().unwrap();
+    let mut b = admin(&s).await;
+    let html = page(&mut b, "/compras/ordenes/nueva").await;
+    assert!(html.contains("Distribuidora &#60;Sur&#62;") || html.contains("Distribuidora &lt;Sur&gt;"));
+    let csrf = Browser::csrf_of(&html);
+    let sup = supplier.to_string();
+
+    // A bad quantity comes back next to its field, in Spanish, with everything typed kept.
+    let res = b
+        .post_form(
+            "/compras/ordenes",
+            &[
+                ("csrf", &csrf),
+                ("supplier_id", &sup),
+                ("location", "DEP"),
+                ("code_0", "YER1"),
+                ("quantity_0", "24"),
+                ("unit_cost_0", "1.850,00"),
+                ("code_1", "7790001000019"),
+                ("quantity_1", "muchos"),
+                ("unit_cost_1", "900"),
+                ("notes", "Entrega el lunes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("name=\"quantity_1\" value=\"muchos\" aria-label=\"Cantidad\" aria-invalid=\"true\""), "{html}");
+    assert!(html.contains("<p class=\"field-error\">"), "{html}");
+    assert_eq!(value_of(&html, "code_0"), "YER1");
+    assert_eq!(value_of(&html, "notes"), "Entrega el lunes");
+    let orders = s.get("/api/v1/purchase-orders").await;
+    assert!(orders.ok(200)["items"].as_array().unwrap().is_empty());
+
+    let res = b
+        .post_form(
+            "/compras/ordenes",
+            &[
+                ("csrf", &csrf),
+                ("supplier_id", &sup),
+                ("location", "DEP"),
+                ("code_0", "YER1"),
+                ("quantity_0", "24"),
+                ("unit_cost_0", "1.850,00"),
+                ("code_1", "7790001000019"),
+                ("quantity_1", "10"),
+                ("unit_cost_1", "900.50"),
+                ("code_2", ""),
+                ("quantity_2", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    let id: i64 = to
+        .trim_start_matches("/compras/ordenes/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let po = s.get(&format!("/api/v1/purchase-orders/{id}")).await;
+    let po = po.ok(200).clone();
+    assert_eq!(po["supplier_id"], supplier);
+    assert_eq!(po["status"], "draft");
+    let lines = po["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["product_id"], yerba);
+    assert_eq!(lines[0]["quantity"], "24");
+    assert_eq!(lines[0]["unit_cost"], "1850.00");
+    assert_eq!(lines[1]["product_id"], fideos);
+    assert_eq!(lines[1]["unit_cost"], "900.50");
+
+    let html = page(&mut b, &to).await;
+    assert!(html.contains("Orden creada."));
+    assert!(html.contains("$ 53.405,00"), "{html}");
+    let res = b
+        .post_form(&format!("/compras/ordenes/{id}/enviar"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = page(&mut b, &format!("/compras/ordenes/{id}")).await;
+    assert!(html.contains("id=\"po-status\">Enviada"), "{html}");
+    // The receiving form proposes what is still pending.
+    assert_eq!(value_of(&html, "quantity_0"), "24");
+
+    // A partial delivery with a lot and an expiry date.
+    let res = b
+        .post_form(
+            &format!("/compras/ordenes/{id}/recibir"),
+            &[
+                ("csrf", &csrf),
+                ("quantity_0", "20"),
+                ("lot_0", "L-77"),
+                ("expiry_0", "2027-03-31"),
+                ("quantity_1", "10"),
+                ("remito", "0001-00012345"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(s.on_hand(yerba, "DEP").await, "20");
+    assert_eq!(s.on_hand(fideos, "DEP").await, "10");
+    let po = s.get(&format!("/api/v1/purchase-orders/{id}")).await;
+    assert_eq!(po.ok(200)["status"], "partially_received");
+    let lots = s
+        .get(&format!("/api/v1/stock?product_id={yerba}&location=DEP"))
+        .await;
+    assert_eq!(lots.ok(200)["items"][0]["lot"], "L-77");
+
+    // A bad expiry is shown next to its field.
+    let res = b
+        .post_form(
+            &format!("/compras/ordenes/{id}/recibir"),
+            &[("csrf", &csrf), ("quantity_0", "4"), ("expiry_0", "31/02/2027")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("value=\"31/02/2027\""), "{html}");
+    assert!(html.contains("field-error"));
+
+    // The list filters by status and exports the same rows.
+    let html = page(&mut b, "/compras?estado=partially_received").await;
+    assert!(html.contains(&format!("href=\"/compras/ordenes/{id}\"")));
+    let html = page(&mut b, "/compras?estado=cancelled").await;
+    assert!(html.contains("No hay órdenes."));
+    let res = b.get("/compras.csv?estado=partially_received").await;
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}Orden de compra;Proveedor;Destino;Estado;Líneas;Total;Creada\r\n"), "{csv}");
+    assert!(csv.contains(&format!("{id};Distribuidora <Sur>;DEP;Recibida en parte;2;53.405,00;")), "{csv}");
+}
+
+async fn price_update_applies_the_previewed_prices(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    let a = s.product("PA1").await;
+    let b_id = s.product("PB1").await;
+    let mut b = admin(&s).await;
+    let html = page(&mut b, "/precios").await;
+    let csrf = Browser::csrf_of(&html);
+
+    // A percentage that is not a number is refused next to its field, input kept.
+    let res = b
+        .post_form(
+            "/precios/actualizacion",
+            &[("csrf", &csrf), ("kind", "raise"), ("percent", "diez"), ("target", "price"), ("reason", "Lista de marzo")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("value=\"diez\""), "{html}");
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert_eq!(value_of(&html, "reason"), "Lista de marzo");
+
+    let res = b
+        .post_form(
+            "/precios/actualizacion",
+            &[("csrf", &csrf), ("kind", "raise"), ("percent", "10"), ("target", "price"), ("reason", "Lista de marzo"), ("page", "0")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"preview-changes\">2<"), "{html}");
+    // Old and new shelf price of each product: 150,00 → 165,00.
+    assert!(html.contains("<td class=\"num\">$ 150,00</td><td class=\"num\">$ 165,00</td>"), "{html}");
+    let token = value_of(&html, "token");
+    let update = value_of(&html, "update_id");
+    // Nothing moves before applying.
+    let p = s.get(&format!("/api/v1/products/{a}")).await;
+    assert_eq!(p.ok(200)["price"], "150.00");
+
+    let res = b
+        .post_form(
+            "/precios/actualizacion/aplicar",
+            &[("csrf", &csrf), ("update_id", &update), ("token", &token)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Precios actualizados: 2."));
+    for id in [a, b_id] {
+        let p = s.get(&format!("/api/v1/products/{id}")).await;
+        assert_eq!(p.ok(200)["price"], "165.00");
+    }
+    // A forged token is refused with the reason.
+    let res = b
+        .post_form(
+            "/precios/actualizacion/aplicar",
+            &[("csrf", &csrf), ("update_id", &update), ("token", "0000")],
+        )
+        .await;
+    assert!(res.status() == 409 || res.status() == 422, "{}", res.status());
+
+    // Rules and inflation rates are saved from their forms.
+    let res = b
+        .post_form(
+            "/precios/inflacion",
+            &[("csrf", &csrf), ("month", "2026-01"), ("rate", "2,2")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let rates = s.get("/api/v1/inflation-rates").await;
+    assert_eq!(rates.ok(200)[0]["rate"], "2.2");
+    let res = b
+        .post_form(
+            "/precios/inflacion",
+            &[("csrf", &csrf), ("month", "enero"), ("rate", "2")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("value=\"enero\""));
+
+    // Shelf labels of a product as a PDF.
+    let res = b
+        .post_form(
+            "/precios/etiquetas",
+            &[("csrf", &csrf), ("labels_mode", "list"), ("labels_products", "PA1")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-"));
+}
+
+async fn admin_creates_users_and_revokes_api_keys(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("S01", "store").await;
+    let mut b = admin(&s).await;
+    let html = page(&mut b, "/admin").await;
+    let csrf = Browser::csrf_of(&html);
+
+    // A short password: the Spanish reason next to the field, the username kept.
+    let res = b
+        .post_form(
+            "/admin/usuarios",
+            &[("csrf", &csrf), ("username", "marta"), ("password", "corta"), ("role", "cashier"), ("locations", "S01")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_eq!(value_of(&html, "username"), "marta");
+    assert!(html.contains("id=\"password-error\""), "{html}");
+
+    let res = b
+        .post_form(
+            "/admin/usuarios",
+            &[("csrf", &csrf), ("username", "marta"), ("password", PASSWORD), ("role", "cashier"), ("locations", "S01")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let users = s.get("/api/v1/users").await;
+    let marta = users.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "marta")
+        .unwrap()
+        .clone();
+    assert_eq!(marta["role"], "cashier");
+    assert_eq!(marta["locations"], json!(["S01"]));
+    let html = page(&mut b, "/admin?ok=usuario").await;
+    assert!(html.contains("<td>marta</td><td>Cajero</td><td>S01</td>"), "{html}");
+
+    // An API key is shown once, then listed by its prefix and revoked.
+    let res = b
+        .post_form("/admin/claves", &[("csrf", &csrf), ("name", "Balanza"), ("key_role", "viewer")])
+        .await;
+    assert_eq!(res.status(), 201);
+    let html = res.text().await.unwrap();
+    let at = html.find("id=\"api-secret\">").unwrap() + "id=\"api-secret\">".len();
+    let secret = html[at..].split('<').next().unwrap().to_owned();
+    assert!(secret.starts_with("almk_"), "{secret}");
+    let me = s.get_as(&secret, "/api/v1/auth/me").await;
+    assert_eq!(me.ok(200)["role"], "viewer");
+    assert!(!page(&mut b, "/admin").await.contains(&secret));
+    let keys = s.get("/api/v1/api-keys").await;
+    let key = keys.ok(200)[0]["id"].as_i64().unwrap();
+    let res = b
+        .post_form(&format!("/admin/claves/{key}/revocar"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), 303);
+    let keys = s.get("/api/v1/api-keys").await;
+    assert_eq!(keys.ok(200)[0]["revoked"], true);
+    assert_eq!(s.get_as(&secret, "/api/v1/auth/me").await.status, 401);
+
+    // The audit log, filtered by entity, on the page and in the CSV.
+    let html = page(&mut b, "/admin/auditoria?entity=user").await;
+    assert!(html.contains("<td>admin</td>"), "{html}");
+    assert!(html.contains("marta"), "{html}");
+    assert!(!html.contains(">api_key "), "{html}");
+    let res = b.get("/admin/auditoria.csv?entity=api_key").await;
+    assert_eq!(res.status(), 200);
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}#;Cuándo;Quién;Acción;Entidad;Id;Antes;Después\r\n"), "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(";api_key;")), "{csv}");
+    assert!(csv.lines().count() >= 3, "{csv}");
+}
+
+async fn replenishment_runs_the_forecast_and_exports(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("DEP", "warehouse").await;
+    s.product("R1").await;
+    let mut b = admin(&s).await;
+    let html = page(&mut b, "/reposicion").await;
+    let csrf = Browser::csrf_of(&html);
+    let res = b
+        .post_form("/reposicion/pronostico", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = page(&mut b, "/reposicion?ok=pronostico").await;
+    assert!(html.contains("Pronóstico ejecutado."), "{html}");
+    assert!(html.contains("id=\"forecast-run\">#"), "{html}");
+    let res = b.get("/reposicion.csv?location=DEP").await;
+    assert_eq!(res.status(), 200);
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}Proveedor;SKU;Producto;Ubicación;Sugerido;"), "{csv}");
+}
+
+async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: Engine) {
+    const OURS: &str = "33-69345023-9";
+    let mut settings = common::test_settings();
+    settings.invoices.shop_cuit = Some(OURS.into());
+    let s = TestServer::start_with(engine, app::Clock::system(), settings).await;
+    s.location("DEP", "warehouse").await;
+    let fonts = Fonts::load(Path::new(synth::FONT_DIR)).expect("fonts-dejavu-core");
+    let spec = Spec {
+        seed: 11,
+        layout: 0,
+        font: 0,
+        letter: Letter::A,
+        lines: 3,
+        qr: true,
+        degradation: Degradation::Clean,
+    };
+    let sample = synth::sample(&spec, &fonts, &Cuit::parse(OURS).unwrap());
+    let truth = sample.truth.clone();
+    s.post(
+        "/api/v1/suppliers",
+        json!({"name": truth.issuer_name, "cuit": truth.issuer_cuit.clone().unwrap().as_str(), "vat_condition": "responsable_inscripto"}),
+    )
+    .await
+    .ok(201);
+    // Products named differently from the invoice, so the reviewer must pick them.
+    let mut skus = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..truth.lines.len() {
+        let sku = format!("REV{i}");
+        ids.push(s.product(&sku).await);
+        skus.push(sku);
+    }
+
+    let mut b = admin(&s).await;
+    let html = page(&mut b, "/compras/facturas").await;
+    let csrf = Browser::csrf_of(&html);
+    let upload = |b: &Browser, csrf: &str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(sample.bytes.clone()).file_name("factura.png"),
+            );
+        b.client
+            .post(format!("{}/compras/facturas/subir", b.base))
+            .header("cookie", b.cookie_header())
+            .multipart(form)
+    };
+    // Without the form token nothing is read.
+    let res = upload(&b, "0000").send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let res = upload(&b, &csrf).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let job = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(job.starts_with("/compras/facturas/lecturas/"), "{job}");
+    let mut review = String::new();
+    for _ in 0..600 {
+        let res = b.get(&job).await;
+        if res.status() == 303 {
+            review = res.headers()["location"].to_str().unwrap().to_owned();
+            break;
+        }
+        let html = res.text().await.unwrap();
+        assert!(html.contains("http-equiv=\"refresh\""), "{html}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(review.starts_with("/compras/facturas/"), "job never finished");
+    let id: i64 = review.rsplit('/').next().unwrap().parse().unwrap();
+
+    let html = page(&mut b, &review).await;
+    // The image beside the fields, each with its confidence and source.
+    assert!(html.contains(&format!("<img src=\"/compras/facturas/{id}/archivo\"")), "{html}");
+    assert!(html.contains("data-field=\"total\""));
+    assert!(html.contains("<td>QR</td>"), "{html}");
+    assert_eq!(value_of(&html, "issuer_cuit"), truth.issuer_cuit.clone().unwrap().to_string());
+    assert!(html.contains("Sin asociar"), "unmatched lines are flagged: {html}");
+    let res = b.get(&format!("/compras/facturas/{id}/archivo")).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), sample.bytes);
+    // The file is not public.
+    let anon = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/compras/facturas/{id}/archivo", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 303);
+
+    // Confirming with unmatched lines names the line.
+    let res = b
+        .post_form(
+            &format!("/compras/facturas/{id}/confirmar"),
+            &[("csrf", &csrf), ("location", "DEP")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("no está asociada a un producto"));
+
+    // An unknown SKU in the picker is shown next to it; the good ones tie the lines.
+    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+    for name in ["voucher_code", "point_of_sale", "number", "issue_date", "issuer_cuit", "issuer_name", "receiver_cuit", "cae", "cae_due", "no_gravado", "exento", "perception_vat", "perception_iibb", "total"] {
+        form.push((name.into(), value_of(&html, name)));
+    }
+    let mut bad = form.clone();
+    bad.push(("product_0".into(), "NOEXISTE".into()));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = b.post_form(&format!("/compras/facturas/{id}/corregir"), &bad).await;
+    assert_eq!(res.status(), 422);
+    let page_html = res.text().await.unwrap();
+    assert!(page_html.contains("No hay un producto con ese SKU o código de barras."));
+    assert!(page_html.contains("value=\"NOEXISTE\""));
+    for (i, sku) in skus.iter().enumerate() {
+        form.push((format!("product_{i}"), sku.clone()));
+    }
+    let good: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = b.post_form(&format!("/compras/facturas/{id}/corregir"), &good).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let inv = s.get(&format!("/api/v1/supplier-invoices/{id}")).await;
+    let inv = inv.ok(200).clone();
+    for (i, m) in inv["matches"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(m["product_id"], ids[i]);
+    }
+    // Only the product ties changed: nothing the scanner read was overwritten.
+    assert_eq!(inv["data"]["total"], truth.total.unwrap().to_string());
+
+    let res = b
+        .post_form(
+            &format!("/compras/facturas/{id}/confirmar"),
+            &[("csrf", &csrf), ("location", "DEP"), ("lot_0", "F-1"), ("expiry_0", "2027-06-30")],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let inv = s.get(&format!("/api/v1/supplier-invoices/{id}")).await;
+    let inv = inv.ok(200).clone();
+    assert_eq!(inv["status"], "posted");
+    assert!(inv["receipt_id"].as_i64().is_some());
+    assert_eq!(s.on_hand(ids[0], "DEP").await, truth.lines[0].quantity.to_string());
+    let html = page(&mut b, &format!("/compras/facturas/{id}?ok=registrada")).await;
+    assert!(html.contains("Factura registrada"));
+    assert!(html.contains("id=\"invoice-status\">Registrada"));
+
+    // The same voucher again: a 409 with the reason, nothing posted.
+    let res = upload(&b, &csrf).send().await.unwrap();
+    let job = res.headers()["location"].to_str().unwrap().to_owned();
+    let mut again = String::new();
+    for _ in 0..600 {
+        let res = b.get(&job).await;
+        if res.status() == 303 {
+            again = res.headers()["location"].to_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let id2: i64 = again.rsplit('/').next().unwrap().parse().unwrap();
+    let mut form2: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+    let html2 = page(&mut b, &again).await;
+    for name in ["voucher_code", "point_of_sale", "number", "total"] {
+        form2.push((name.into(), value_of(&html2, name)));
+    }
+    for (i, sku) in skus.iter().enumerate() {
+        form2.push((format!("product_{i}"), sku.clone()));
+    }
+    let f2: Vec<(&str, &str)> = form2.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(b.post_form(&format!("/compras/facturas/{id2}/corregir"), &f2).await.status(), 303);
+    let res = b
+        .post_form(
+            &format!("/compras/facturas/{id2}/confirmar"),
+            &[("csrf", &csrf), ("location", "DEP")],
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("ya está registrada"));
+    assert_eq!(s.on_hand(ids[0], "DEP").await, truth.lines[0].quantity.to_string());
+
+    // The Libro IVA of the invoice's month lists it.
+    let period = truth.issue_date.unwrap().format("%Y-%m").to_string();
+    let res = b
+        .get(&format!("/compras/libro-iva?period={period}&book=purchases&file=comprobantes"))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("libro-iva-compras-comprobantes"));
+    assert_eq!(res.text().await.unwrap().lines().count(), 1);
+    let res = b.get("/compras/libro-iva?period=marzo&book=purchases").await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"period-error\""), "{html}");
+    assert!(html.contains("AAAA-MM"));
+}
