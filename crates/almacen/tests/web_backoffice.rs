@@ -55,7 +55,13 @@ async fn back_office_pages_follow_the_role(engine: Engine) {
 
     let mut cashier = Browser::new(&s.base);
     cashier.login("caja1", PASSWORD).await;
-    for path in ["/compras", "/compras/facturas", "/precios", "/admin", "/admin/auditoria"] {
+    for path in [
+        "/compras",
+        "/compras/facturas",
+        "/precios",
+        "/admin",
+        "/admin/auditoria",
+    ] {
         let res = cashier.get(path).await;
         assert_eq!(res.status(), 403, "{path}");
         assert!(res.text().await.unwrap().contains("Sin permiso"));
@@ -110,7 +116,9 @@ async fn purchase_order_is_created_sent_and_received_from_the_forms(engine: Engi
     let fideos = fideos.ok(201)["id"].as_i64().unwrap();
     let mut b = admin(&s).await;
     let html = page(&mut b, "/compras/ordenes/nueva").await;
-    assert!(html.contains("Distribuidora &#60;Sur&#62;") || html.contains("Distribuidora &lt;Sur&gt;"));
+    assert!(
+        html.contains("Distribuidora &#60;Sur&#62;") || html.contains("Distribuidora &lt;Sur&gt;")
+    );
     let csrf = Browser::csrf_of(&html);
     let sup = supplier.to_string();
 
@@ -134,7 +142,12 @@ async fn purchase_order_is_created_sent_and_received_from_the_forms(engine: Engi
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("name=\"quantity_1\" value=\"muchos\" aria-label=\"Cantidad\" aria-invalid=\"true\""), "{html}");
+    assert!(
+        html.contains(
+            "name=\"quantity_1\" value=\"muchos\" aria-label=\"Cantidad\" aria-invalid=\"true\""
+        ),
+        "{html}"
+    );
     assert!(html.contains("<p class=\"field-error\">"), "{html}");
     assert_eq!(value_of(&html, "code_0"), "YER1");
     assert_eq!(value_of(&html, "notes"), "Entrega el lunes");
@@ -220,7 +233,11 @@ async fn purchase_order_is_created_sent_and_received_from_the_forms(engine: Engi
     let res = b
         .post_form(
             &format!("/compras/ordenes/{id}/recibir"),
-            &[("csrf", &csrf), ("quantity_0", "4"), ("expiry_0", "31/02/2027")],
+            &[
+                ("csrf", &csrf),
+                ("quantity_0", "4"),
+                ("expiry_0", "31/02/2027"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 422);
@@ -236,8 +253,16 @@ async fn purchase_order_is_created_sent_and_received_from_the_forms(engine: Engi
     let res = b.get("/compras.csv?estado=partially_received").await;
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = res.text().await.unwrap();
-    assert!(csv.starts_with("\u{feff}Orden de compra;Proveedor;Destino;Estado;Líneas;Total;Creada\r\n"), "{csv}");
-    assert!(csv.contains(&format!("{id};Distribuidora <Sur>;DEP;Recibida en parte;2;53.405,00;")), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}Orden de compra;Proveedor;Destino;Estado;Líneas;Total;Creada\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            "{id};Distribuidora <Sur>;DEP;Recibida en parte;2;53.405,00;"
+        )),
+        "{csv}"
+    );
 }
 
 async fn price_update_applies_the_previewed_prices(engine: Engine) {
@@ -252,7 +277,13 @@ async fn price_update_applies_the_previewed_prices(engine: Engine) {
     let res = b
         .post_form(
             "/precios/actualizacion",
-            &[("csrf", &csrf), ("kind", "raise"), ("percent", "diez"), ("target", "price"), ("reason", "Lista de marzo")],
+            &[
+                ("csrf", &csrf),
+                ("kind", "raise"),
+                ("percent", "diez"),
+                ("target", "price"),
+                ("reason", "Lista de marzo"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 422);
@@ -264,14 +295,24 @@ async fn price_update_applies_the_previewed_prices(engine: Engine) {
     let res = b
         .post_form(
             "/precios/actualizacion",
-            &[("csrf", &csrf), ("kind", "raise"), ("percent", "10"), ("target", "price"), ("reason", "Lista de marzo"), ("page", "0")],
+            &[
+                ("csrf", &csrf),
+                ("kind", "raise"),
+                ("percent", "10"),
+                ("target", "price"),
+                ("reason", "Lista de marzo"),
+                ("page", "0"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"preview-changes\">2<"), "{html}");
     // Old and new shelf price of each product: 150,00 → 165,00.
-    assert!(html.contains("<td class=\"num\">$ 150,00</td><td class=\"num\">$ 165,00</td>"), "{html}");
+    assert!(
+        html.contains("<td class=\"num\">$ 150,00</td><td class=\"num\">$ 165,00</td>"),
+        "{html}"
+    );
     let token = value_of(&html, "token");
     let update = value_of(&html, "update_id");
     // Nothing moves before applying.
@@ -285,7 +326,12 @@ async fn price_update_applies_the_previewed_prices(engine: Engine) {
         )
         .await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("Precios actualizados: 2."));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Precios actualizados: 2.")
+    );
     for id in [a, b_id] {
         let p = s.get(&format!("/api/v1/products/{id}")).await;
         assert_eq!(p.ok(200)["price"], "165.00");
@@ -297,7 +343,11 @@ async fn price_update_applies_the_previewed_prices(engine: Engine) {
             &[("csrf", &csrf), ("update_id", &update), ("token", "0000")],
         )
         .await;
-    assert!(res.status() == 409 || res.status() == 422, "{}", res.status());
+    assert!(
+        res.status() == 409 || res.status() == 422,
+        "{}",
+        res.status()
+    );
 
     // Rules and inflation rates are saved from their forms.
     let res = b
@@ -318,11 +368,70 @@ async fn price_update_applies_the_previewed_prices(engine: Engine) {
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("value=\"enero\""));
 
+    // A supplier's price list: reported first, applied when asked.
+    let supplier = s
+        .post(
+            "/api/v1/suppliers",
+            json!({"name": "Molinos", "cuit": "30-71234567-1", "vat_condition": "responsable_inscripto"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    let fideos = s
+        .post(
+            "/api/v1/products",
+            json!({"sku": "FID9", "name": "Fideos tirabuzón", "category": "Almacén", "cost": "100.00",
+                   "price": "150.00", "vat_rate": "21", "barcodes": ["7790001000019"]}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    let list = "Código;EAN;Descripción;Costo\r\nM-1;7790001000019;Fideos tirabuzón 500 g;120,50\r\nM-2;;Algo que no tenemos;99,00\r\n";
+    let import = |b: &Browser, apply: bool| {
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("list_supplier_id", supplier.to_string())
+            .text("code_column", "Código")
+            .text("barcode_column", "EAN")
+            .text("description_column", "Descripción")
+            .text("cost_column", "Costo")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(list.as_bytes().to_vec()).file_name("lista.csv"),
+            );
+        if apply {
+            form = form.text("apply", "1");
+        }
+        b.client
+            .post(format!("{}/precios/lista-proveedor", b.base))
+            .header("cookie", b.cookie_header())
+            .multipart(form)
+            .send()
+    };
+    let res = import(&b, false).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"list-report\""), "{html}");
+    assert!(html.contains("FID9"), "{html}");
+    assert!(html.contains("$ 120,50"), "{html}");
+    let p = s.get(&format!("/api/v1/products/{fideos}")).await;
+    assert_eq!(p.ok(200)["cost"], "100.00");
+    let res = import(&b, true).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let p = s.get(&format!("/api/v1/products/{fideos}")).await;
+    assert_eq!(p.ok(200)["cost"], "120.50");
+
     // Shelf labels of a product as a PDF.
     let res = b
         .post_form(
             "/precios/etiquetas",
-            &[("csrf", &csrf), ("labels_mode", "list"), ("labels_products", "PA1")],
+            &[
+                ("csrf", &csrf),
+                ("labels_mode", "list"),
+                ("labels_products", "PA1"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -341,7 +450,13 @@ async fn admin_creates_users_and_revokes_api_keys(engine: Engine) {
     let res = b
         .post_form(
             "/admin/usuarios",
-            &[("csrf", &csrf), ("username", "marta"), ("password", "corta"), ("role", "cashier"), ("locations", "S01")],
+            &[
+                ("csrf", &csrf),
+                ("username", "marta"),
+                ("password", "corta"),
+                ("role", "cashier"),
+                ("locations", "S01"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 422);
@@ -352,7 +467,13 @@ async fn admin_creates_users_and_revokes_api_keys(engine: Engine) {
     let res = b
         .post_form(
             "/admin/usuarios",
-            &[("csrf", &csrf), ("username", "marta"), ("password", PASSWORD), ("role", "cashier"), ("locations", "S01")],
+            &[
+                ("csrf", &csrf),
+                ("username", "marta"),
+                ("password", PASSWORD),
+                ("role", "cashier"),
+                ("locations", "S01"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 303);
@@ -367,11 +488,17 @@ async fn admin_creates_users_and_revokes_api_keys(engine: Engine) {
     assert_eq!(marta["role"], "cashier");
     assert_eq!(marta["locations"], json!(["S01"]));
     let html = page(&mut b, "/admin?ok=usuario").await;
-    assert!(html.contains("<td>marta</td><td>Cajero</td><td>S01</td>"), "{html}");
+    assert!(
+        html.contains("<td>marta</td><td>Cajero</td><td>S01</td>"),
+        "{html}"
+    );
 
     // An API key is shown once, then listed by its prefix and revoked.
     let res = b
-        .post_form("/admin/claves", &[("csrf", &csrf), ("name", "Balanza"), ("key_role", "viewer")])
+        .post_form(
+            "/admin/claves",
+            &[("csrf", &csrf), ("name", "Balanza"), ("key_role", "viewer")],
+        )
         .await;
     assert_eq!(res.status(), 201);
     let html = res.text().await.unwrap();
@@ -399,8 +526,14 @@ async fn admin_creates_users_and_revokes_api_keys(engine: Engine) {
     let res = b.get("/admin/auditoria.csv?entity=api_key").await;
     assert_eq!(res.status(), 200);
     let csv = res.text().await.unwrap();
-    assert!(csv.starts_with("\u{feff}#;Cuándo;Quién;Acción;Entidad;Id;Antes;Después\r\n"), "{csv}");
-    assert!(csv.lines().skip(1).all(|l| l.contains(";api_key;")), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}#;Cuándo;Quién;Acción;Entidad;Id;Antes;Después\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains(";api_key;")),
+        "{csv}"
+    );
     assert!(csv.lines().count() >= 3, "{csv}");
 }
 
@@ -421,7 +554,10 @@ async fn replenishment_runs_the_forecast_and_exports(engine: Engine) {
     let res = b.get("/reposicion.csv?location=DEP").await;
     assert_eq!(res.status(), 200);
     let csv = res.text().await.unwrap();
-    assert!(csv.starts_with("\u{feff}Proveedor;SKU;Producto;Ubicación;Sugerido;"), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}Proveedor;SKU;Producto;Ubicación;Sugerido;"),
+        "{csv}"
+    );
 }
 
 async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: Engine) {
@@ -490,17 +626,33 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
         assert!(html.contains("http-equiv=\"refresh\""), "{html}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(review.starts_with("/compras/facturas/"), "job never finished");
+    assert!(
+        review.starts_with("/compras/facturas/"),
+        "job never finished"
+    );
     let id: i64 = review.rsplit('/').next().unwrap().parse().unwrap();
 
     let html = page(&mut b, &review).await;
     // The image beside the fields, each with its confidence and source.
-    assert!(html.contains(&format!("<img src=\"/compras/facturas/{id}/archivo\"")), "{html}");
+    assert!(
+        html.contains(&format!("<img src=\"/compras/facturas/{id}/imagen\"")),
+        "{html}"
+    );
     assert!(html.contains("data-field=\"total\""));
     assert!(html.contains("<td>QR</td>"), "{html}");
-    assert_eq!(value_of(&html, "issuer_cuit"), truth.issuer_cuit.clone().unwrap().to_string());
-    assert!(html.contains("Sin asociar"), "unmatched lines are flagged: {html}");
+    assert_eq!(
+        value_of(&html, "issuer_cuit"),
+        truth.issuer_cuit.clone().unwrap().to_string()
+    );
+    assert!(
+        html.contains("Sin asociar"),
+        "unmatched lines are flagged: {html}"
+    );
     let res = b.get(&format!("/compras/facturas/{id}/archivo")).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), sample.bytes);
+    // A PNG needs no page image: the review shows the upload itself.
+    let res = b.get(&format!("/compras/facturas/{id}/imagen")).await;
     assert_eq!(res.headers()["content-type"], "image/png");
     assert_eq!(res.bytes().await.unwrap().to_vec(), sample.bytes);
     // The file is not public.
@@ -522,17 +674,39 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
         )
         .await;
     assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains("no está asociada a un producto"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("no está asociada a un producto")
+    );
 
     // An unknown SKU in the picker is shown next to it; the good ones tie the lines.
     let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
-    for name in ["voucher_code", "point_of_sale", "number", "issue_date", "issuer_cuit", "issuer_name", "receiver_cuit", "cae", "cae_due", "no_gravado", "exento", "perception_vat", "perception_iibb", "total"] {
+    for name in [
+        "voucher_code",
+        "point_of_sale",
+        "number",
+        "issue_date",
+        "issuer_cuit",
+        "issuer_name",
+        "receiver_cuit",
+        "cae",
+        "cae_due",
+        "no_gravado",
+        "exento",
+        "perception_vat",
+        "perception_iibb",
+        "total",
+    ] {
         form.push((name.into(), value_of(&html, name)));
     }
     let mut bad = form.clone();
     bad.push(("product_0".into(), "NOEXISTE".into()));
     let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let res = b.post_form(&format!("/compras/facturas/{id}/corregir"), &bad).await;
+    let res = b
+        .post_form(&format!("/compras/facturas/{id}/corregir"), &bad)
+        .await;
     assert_eq!(res.status(), 422);
     let page_html = res.text().await.unwrap();
     assert!(page_html.contains("No hay un producto con ese SKU o código de barras."));
@@ -541,7 +715,9 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
         form.push((format!("product_{i}"), sku.clone()));
     }
     let good: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let res = b.post_form(&format!("/compras/facturas/{id}/corregir"), &good).await;
+    let res = b
+        .post_form(&format!("/compras/facturas/{id}/corregir"), &good)
+        .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     let inv = s.get(&format!("/api/v1/supplier-invoices/{id}")).await;
     let inv = inv.ok(200).clone();
@@ -554,7 +730,12 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
     let res = b
         .post_form(
             &format!("/compras/facturas/{id}/confirmar"),
-            &[("csrf", &csrf), ("location", "DEP"), ("lot_0", "F-1"), ("expiry_0", "2027-06-30")],
+            &[
+                ("csrf", &csrf),
+                ("location", "DEP"),
+                ("lot_0", "F-1"),
+                ("expiry_0", "2027-06-30"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
@@ -562,7 +743,10 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
     let inv = inv.ok(200).clone();
     assert_eq!(inv["status"], "posted");
     assert!(inv["receipt_id"].as_i64().is_some());
-    assert_eq!(s.on_hand(ids[0], "DEP").await, truth.lines[0].quantity.to_string());
+    assert_eq!(
+        s.on_hand(ids[0], "DEP").await,
+        truth.lines[0].quantity.to_string()
+    );
     let html = page(&mut b, &format!("/compras/facturas/{id}?ok=registrada")).await;
     assert!(html.contains("Factura registrada"));
     assert!(html.contains("id=\"invoice-status\">Registrada"));
@@ -588,8 +772,16 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
     for (i, sku) in skus.iter().enumerate() {
         form2.push((format!("product_{i}"), sku.clone()));
     }
-    let f2: Vec<(&str, &str)> = form2.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    assert_eq!(b.post_form(&format!("/compras/facturas/{id2}/corregir"), &f2).await.status(), 303);
+    let f2: Vec<(&str, &str)> = form2
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        b.post_form(&format!("/compras/facturas/{id2}/corregir"), &f2)
+            .await
+            .status(),
+        303
+    );
     let res = b
         .post_form(
             &format!("/compras/facturas/{id2}/confirmar"),
@@ -598,17 +790,29 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
         .await;
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("ya está registrada"));
-    assert_eq!(s.on_hand(ids[0], "DEP").await, truth.lines[0].quantity.to_string());
+    assert_eq!(
+        s.on_hand(ids[0], "DEP").await,
+        truth.lines[0].quantity.to_string()
+    );
 
     // The Libro IVA of the invoice's month lists it.
     let period = truth.issue_date.unwrap().format("%Y-%m").to_string();
     let res = b
-        .get(&format!("/compras/libro-iva?period={period}&book=purchases&file=comprobantes"))
+        .get(&format!(
+            "/compras/libro-iva?period={period}&book=purchases&file=comprobantes"
+        ))
         .await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("libro-iva-compras-comprobantes"));
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("libro-iva-compras-comprobantes")
+    );
     assert_eq!(res.text().await.unwrap().lines().count(), 1);
-    let res = b.get("/compras/libro-iva?period=marzo&book=purchases").await;
+    let res = b
+        .get("/compras/libro-iva?period=marzo&book=purchases")
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"period-error\""), "{html}");

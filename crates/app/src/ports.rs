@@ -213,8 +213,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<SupplierInvoice>>;
     /// Keeps the uploaded file of a scan job (shown on the review screen).
     async fn save_scan_file(&self, job_id: i64, file_kind: &str, content: Vec<u8>) -> Result<()>;
-    /// The kind and bytes of the file an invoice was scanned from.
-    async fn invoice_file(&self, invoice_id: i64) -> Result<Option<(String, Vec<u8>)>>;
+    /// The kind and bytes of the file an invoice was scanned from, or (`page_image`) of the
+    /// page image the reader made of it.
+    async fn invoice_file(
+        &self,
+        invoice_id: i64,
+        page_image: bool,
+    ) -> Result<Option<(String, Vec<u8>)>>;
     /// Replaces a draft's data and matches and appends the correction; refuses posted ones.
     async fn update_invoice_draft(
         &self,

@@ -575,16 +575,21 @@ pub(crate) async fn save_scan_file(
         .await
 }
 
-/// The file an invoice was read from (its kind and bytes), when it came from a scan.
+/// The file an invoice was read from (its kind and bytes), when it came from a scan; or the
+/// page image the reader made of it.
 pub(crate) async fn invoice_file(
     pool: &AnyPool,
     invoice_id: i64,
+    page_image: bool,
 ) -> Result<Option<(String, Vec<u8>)>> {
-    let row = sqlx::query(
+    let kind = if page_image { "=" } else { "<>" };
+    let row = sqlx::query(AssertSqlSafe(format!(
         "SELECT f.file_kind, f.content FROM invoice_scan_jobs j \
-         JOIN invoice_scan_files f ON f.job_id = j.id WHERE j.invoice_id = $1 ORDER BY j.id LIMIT 1",
-    )
+         JOIN invoice_scan_files f ON f.job_id = j.id \
+         WHERE j.invoice_id = $1 AND f.file_kind {kind} $2 ORDER BY j.id LIMIT 1"
+    )))
     .bind(invoice_id)
+    .bind(app::invoices::PAGE_IMAGE)
     .fetch_optional(pool)
     .await
     .map_err(db_error)?;

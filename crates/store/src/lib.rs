@@ -677,8 +677,12 @@ impl app::Store for SqlStore {
     async fn save_scan_file(&self, job_id: i64, file_kind: &str, content: Vec<u8>) -> Result<()> {
         invoices::save_scan_file(self, job_id, file_kind, content).await
     }
-    async fn invoice_file(&self, invoice_id: i64) -> Result<Option<(String, Vec<u8>)>> {
-        invoices::invoice_file(&self.pool, invoice_id).await
+    async fn invoice_file(
+        &self,
+        invoice_id: i64,
+        page_image: bool,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        invoices::invoice_file(&self.pool, invoice_id, page_image).await
     }
     async fn get_supplier_invoice(
         &self,

@@ -1,10 +1,12 @@
 -- The dashboard's back-office pages: the uploaded invoice files shown beside the extracted
 -- fields on the review screen, and the keys the list filters need on big tables.
 
+-- The upload as sent, and for PDF and TIFF files the page image the reader made (page_png).
 CREATE TABLE invoice_scan_files (
-    job_id BIGINT PRIMARY KEY REFERENCES invoice_scan_jobs (id),
+    job_id BIGINT NOT NULL REFERENCES invoice_scan_jobs (id),
     file_kind TEXT NOT NULL,
-    content BYTEA NOT NULL
+    content BYTEA NOT NULL,
+    PRIMARY KEY (job_id, file_kind)
 );
 -- The review screen finds the file of an invoice through its job.
 CREATE INDEX invoice_scan_jobs_invoice ON invoice_scan_jobs (invoice_id);

@@ -37,7 +37,8 @@ pub fn routes() -> Router<WebState> {
         )
         .route("/compras/facturas/lecturas/{id}", get(job))
         .route("/compras/facturas/{id}", get(review))
-        .route("/compras/facturas/{id}/archivo", get(file))
+        .route("/compras/facturas/{id}/archivo", get(original))
+        .route("/compras/facturas/{id}/imagen", get(image))
         .route("/compras/facturas/{id}/corregir", post(correct))
         .route("/compras/facturas/{id}/confirmar", post(confirm))
         .route("/compras/libro-iva", get(libro_iva))
@@ -742,17 +743,37 @@ async fn review(
     Ok(render(&review_page(&state, &viewer, &inv, rs).await?, t))
 }
 
-/// The uploaded file, only to signed-in users who may review invoices. Images are shown
-/// inline; PDF and TIFF (which browsers do not show in an `<img>`) are downloaded.
-async fn file(
+/// The uploaded file as sent.
+async fn original(
     State(state): State<WebState>,
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
+    file(state, viewer, id, false).await
+}
+
+/// What the review screen shows: the upload when it is a JPEG or PNG, else page 1 as the
+/// reader rasterised it.
+async fn image(
+    State(state): State<WebState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    file(state, viewer, id, true).await
+}
+
+/// A file of an invoice, only to signed-in users who may review invoices. Images are shown
+/// inline; PDF and TIFF (which browsers do not show in an `<img>`) are downloaded.
+async fn file(
+    state: WebState,
+    viewer: Viewer,
+    id: i64,
+    page_image: bool,
+) -> Result<Response, PageError> {
     viewer.require(Permission::PurchasingWrite)?;
     let (kind, bytes) = state
         .app
-        .invoice_file(&viewer.principal, id)
+        .invoice_file(&viewer.principal, id, page_image)
         .await
         .map_err(|e| PageError::from_app(e, viewer.t))?;
     let (mime, inline) = match kind.as_str() {
