@@ -32,10 +32,19 @@ async fn admin(s: &TestServer) -> Browser {
     b
 }
 
+/// A page that must load; every page stays under the 200 KB budget.
 async fn page(b: &mut Browser, path: &str) -> String {
     let res = b.get(path).await;
     assert_eq!(res.status(), 200, "GET {path}");
-    res.text().await.unwrap()
+    let html = res.text().await.unwrap();
+    assert!(
+        html.len() < 200 * 1024,
+        "{path} weighs {} bytes",
+        html.len()
+    );
+    // The strict CSP holds: no inline script, style or handler.
+    assert!(!html.contains("<script>") && !html.contains(" style=") && !html.contains(" onclick="));
+    html
 }
 
 /// The value of the input `name` in a page.
@@ -85,11 +94,26 @@ async fn back_office_pages_follow_the_role(engine: Engine) {
         .await;
     assert_eq!(res.status(), 403);
 
-    // The admin's menu has every section.
+    // The admin's menu has every section, and every page renders in either language.
     let mut b = admin(&s).await;
     let html = page(&mut b, "/compras").await;
     for href in ["/compras", "/precios", "/reposicion", "/admin"] {
         assert!(html.contains(&format!("href=\"{href}\"")), "{href}");
+    }
+    assert!(html.contains("Órdenes de compra"));
+    b.get("/idioma?to=en&next=/compras").await;
+    let html = page(&mut b, "/compras").await;
+    assert!(html.contains("Purchase orders"), "{html}");
+    for path in [
+        "/compras/ordenes/nueva",
+        "/compras/facturas",
+        "/precios",
+        "/reposicion",
+        "/admin",
+        "/admin/auditoria",
+    ] {
+        let html = page(&mut b, path).await;
+        assert!(html.contains("<html lang=\"en\">"), "{path}");
     }
 }
 
@@ -538,26 +562,119 @@ async fn admin_creates_users_and_revokes_api_keys(engine: Engine) {
 }
 
 async fn replenishment_runs_the_forecast_and_exports(engine: Engine) {
-    let s = TestServer::start(engine).await;
-    s.location("DEP", "warehouse").await;
-    s.product("R1").await;
+    use chrono::{Duration as Days, Utc};
+    // Sixty days of ten bottles a day, sold on a clock that starts two months ago.
+    let start = Utc::now()
+        .date_naive()
+        .and_hms_opt(15, 0, 0)
+        .unwrap()
+        .and_utc()
+        - Days::days(60);
+    let clock = app::Clock::fixed(start);
+    let s = TestServer::start_with(engine, clock.clone(), common::test_settings()).await;
+    s.location("S01", "store").await;
+    let sup = s
+        .post(
+            "/api/v1/suppliers",
+            json!({"name": "Distribuidora Sur", "cuit": "30500010912", "vat_condition": "responsable_inscripto", "lead_time_days": 7}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    s.post(
+        "/api/v1/products",
+        json!({"sku": "AGUA", "name": "Agua 2 l", "category": "Bebidas", "cost": "100.00", "price": "150.00", "vat_rate": "21", "supplier_id": sup}),
+    )
+    .await
+    .ok(201);
+    s.movement(json!({"kind": "receipt", "sku": "AGUA", "location": "S01", "quantity": "620"}))
+        .await
+        .ok(201);
+    let shift = s
+        .post(
+            "/api/v1/shifts",
+            json!({"location": "S01", "till": "1", "opening_float": "0.00"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    let sys = app::Principal::system();
+    for _ in 0..60 {
+        let input: app::sales::SaleInput = serde_json::from_value(json!({
+            "shift": shift,
+            "lines": [{"sku": "AGUA", "quantity": "10"}],
+            "payments": [{"method": "cash", "amount": "1500.00"}],
+        }))
+        .unwrap();
+        s.app
+            .sell(&sys, input, s.app.meta(&sys, None))
+            .await
+            .unwrap();
+        clock.advance(Days::days(1));
+    }
+    let mut s = s;
+    s.token = s.login("admin", ADMIN_PASSWORD).await;
+
     let mut b = admin(&s).await;
     let html = page(&mut b, "/reposicion").await;
+    assert!(html.contains("Todavía no se ejecutó ningún pronóstico."));
     let csrf = Browser::csrf_of(&html);
     let res = b
         .post_form("/reposicion/pronostico", &[("csrf", &csrf)])
         .await;
     assert_eq!(res.status(), 303);
-    let html = page(&mut b, "/reposicion?ok=pronostico").await;
+    let api = s
+        .get("/api/v1/replenishment/suggestions?location=S01")
+        .await;
+    let line = api.ok(200)["groups"][0]["lines"][0].clone();
+    assert_eq!(line["sku"], "AGUA");
+    let suggested = line["quantity"].as_str().unwrap().to_owned();
+    assert_ne!(suggested, "0");
+
+    let html = page(&mut b, "/reposicion?location=S01&ok=pronostico").await;
     assert!(html.contains("Pronóstico ejecutado."), "{html}");
     assert!(html.contains("id=\"forecast-run\">#"), "{html}");
-    let res = b.get("/reposicion.csv?location=DEP").await;
+    assert!(html.contains(">AGUA</a>"), "{html}");
+    assert!(
+        html.contains(&format!("<td class=\"num\">{suggested}</td>")),
+        "{html}"
+    );
+    // The export has the same line.
+    let res = b.get("/reposicion.csv?location=S01").await;
     assert_eq!(res.status(), 200);
     let csv = res.text().await.unwrap();
     assert!(
         csv.starts_with("\u{feff}Proveedor;SKU;Producto;Ubicación;Sugerido;"),
         "{csv}"
     );
+    assert!(
+        csv.contains(&format!("Distribuidora Sur;AGUA;Agua 2 l;S01;{suggested};")),
+        "{csv}"
+    );
+
+    // The supplier's suggestions become a draft purchase order.
+    let res = b
+        .post_form(
+            &format!("/reposicion/proveedores/{sup}/orden"),
+            &[("csrf", &csrf), ("location", "S01")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    let id = to
+        .trim_start_matches("/compras/ordenes/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let po = s.get(&format!("/api/v1/purchase-orders/{id}")).await;
+    let po = po.ok(200).clone();
+    assert_eq!(po["supplier_id"], sup);
+    assert_eq!(po["status"], "draft");
+    assert_eq!(po["lines"][0]["sku"], "AGUA");
+    assert_eq!(po["lines"][0]["quantity"], suggested);
 }
 
 async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: Engine) {
