@@ -22,6 +22,7 @@ engine_tests!(
     admin_creates_users_and_revokes_api_keys,
     replenishment_runs_the_forecast_and_exports,
     scanned_invoice_is_reviewed_and_posted_from_the_review_screen,
+    pdf_invoice_is_reviewed_on_its_page_image,
 );
 
 const PASSWORD: &str = "otra-clave-segura-1";
@@ -934,4 +935,124 @@ async fn scanned_invoice_is_reviewed_and_posted_from_the_review_screen(engine: E
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"period-error\""), "{html}");
     assert!(html.contains("AAAA-MM"));
+}
+
+/// A one-page PDF printing `lines` in Helvetica (WinAnsi), as invoicing software does.
+fn text_pdf(lines: &[&str]) -> Vec<u8> {
+    let mut content = b"BT /F1 10 Tf 14 TL 40 800 Td\n".to_vec();
+    for l in lines {
+        content.push(b'(');
+        for c in l.chars() {
+            match c {
+                '(' | ')' | '\\' => {
+                    content.push(b'\\');
+                    content.push(c as u8);
+                }
+                // WinAnsi matches Latin-1 for the accented letters used here.
+                c => content.push(u8::try_from(u32::from(c)).unwrap_or(b'?')),
+            }
+        }
+        content.extend_from_slice(b") Tj T*\n");
+    }
+    content.extend_from_slice(b"ET\n");
+    let objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
+        [
+            format!("<< /Length {} >>\nstream\n", content.len()).into_bytes(),
+            content,
+            b"endstream".to_vec(),
+        ]
+        .concat(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+async fn pdf_invoice_is_reviewed_on_its_page_image(engine: Engine) {
+    let mut settings = common::test_settings();
+    settings.invoices.shop_cuit = Some("33-69345023-9".into());
+    let s = TestServer::start_with(engine, app::Clock::system(), settings).await;
+    let pdf = text_pdf(&[
+        "ORIGINAL",
+        "Distribuidora Sur SA        A        FACTURA",
+        "COD. 01",
+        "Razón Social: Distribuidora Sur SA      Punto de Venta: 00003   Comp. Nro: 00001234",
+        "Fecha de Emisión: 05/03/2026",
+        "Condición frente al IVA: IVA Responsable Inscripto      CUIT: 30500010912",
+        "CUIT: 33693450239   Apellido y Nombre / Razón Social: Almacén de Barrio SRL",
+        "Código  Producto / Servicio  Cantidad  U. Medida  Precio Unit.  % Bonif  Subtotal  Alícuota IVA  Subtotal c/IVA",
+        "YM1000  Yerba Mate 1 kg  10,00  unidades  1.000,00  0,00  10.000,00  21%  12.100,00",
+        "Neto Gravado 21%: $ 10.000,00",
+        "IVA 21%: $ 2.100,00",
+        "Importe Total: $ 12.100,00",
+        "CAE N°: 76123456789012",
+        "Fecha de Vto. de CAE: 15/03/2026",
+    ]);
+    let mut b = admin(&s).await;
+    let html = page(&mut b, "/compras/facturas").await;
+    let csrf = Browser::csrf_of(&html);
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf.clone()).file_name("factura.pdf"),
+    );
+    let res = b
+        .client
+        .post(format!("{}/compras/facturas/subir", b.base))
+        .header("cookie", b.cookie_header())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let job = res.headers()["location"].to_str().unwrap().to_owned();
+    let mut review = String::new();
+    for _ in 0..600 {
+        let res = b.get(&job).await;
+        if res.status() == 303 {
+            review = res.headers()["location"].to_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let id: i64 = review.rsplit('/').next().unwrap().parse().unwrap();
+    let html = page(&mut b, &review).await;
+    assert!(html.contains("<td>Texto del PDF</td>"), "{html}");
+    assert_eq!(value_of(&html, "total"), "12.100,00");
+    // The screen shows page 1 as an image; the original PDF is a download.
+    let res = b.get(&format!("/compras/facturas/{id}/imagen")).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert!(res.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    let res = b.get(&format!("/compras/facturas/{id}/archivo")).await;
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
 }
