@@ -66,6 +66,9 @@ status=${PIPESTATUS[0]}
 set -e
 [ "$status" -eq 0 ] || exit "$status"
 
+log "API fuzzing (schemathesis against the served OpenAPI; 0 server errors allowed)"
+scripts/fuzz-api.sh "$CARGO_TARGET_DIR/debug/almacen"
+
 log "PostgreSQL point-in-time recovery drill"
 scripts/pitr-drill.sh "$CARGO_TARGET_DIR/debug/almacen"
 

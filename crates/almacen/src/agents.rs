@@ -285,6 +285,7 @@ pub fn start(app: Arc<app::App>, cfg: &Config, agents: Vec<Agent>) -> anyhow::Re
     let scheduler =
         Scheduler::new(app.clone(), node.clone(), agents).map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(scheduler.run_forever());
+    tokio::spawn(crate::audit::seal_forever(Arc::downgrade(&app)));
     let notifier: Arc<dyn Notifier> = Arc::new(ChannelNotifier::new(&cfg.notify)?);
     tokio::spawn(app::operations::run_dispatcher(
         app,

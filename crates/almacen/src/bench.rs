@@ -58,10 +58,10 @@ pub struct BenchReport {
     pub baseline: Option<Baseline>,
 }
 
-struct Node {
-    base: String,
-    token: String,
-    engine: String,
+pub(crate) struct Node {
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) engine: String,
     /// Keeps an in-process server alive for the run.
     _server: Option<tokio::task::JoinHandle<()>>,
     /// The temporary SQLite file of an in-process node, removed with the node.
@@ -78,14 +78,14 @@ impl Drop for Node {
     }
 }
 
-fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http_client(clients: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .timeout(Duration::from_secs(30))
         .build()?)
 }
 
-async fn connect(t: &BenchTarget, client: &reqwest::Client) -> anyhow::Result<Node> {
+pub(crate) async fn connect(t: &BenchTarget, client: &reqwest::Client) -> anyhow::Result<Node> {
     if let Some(url) = &t.url {
         let password = t
             .password
@@ -145,6 +145,8 @@ async fn connect(t: &BenchTarget, client: &reqwest::Client) -> anyhow::Result<No
     let base = format!("http://{}", listener.local_addr()?);
     let engine = wired.app.store.engine().to_owned();
     let app = wired.app.clone();
+    // The audit sealer runs as on a served node: its cost is part of what is measured.
+    tokio::spawn(crate::audit::seal_forever(Arc::downgrade(&wired.app)));
     let server = tokio::spawn(async move {
         if let Err(e) = crate::server::serve(app, listener, std::future::pending()).await {
             eprintln!("servidor de benchmark: {e:#}");
@@ -160,7 +162,7 @@ async fn connect(t: &BenchTarget, client: &reqwest::Client) -> anyhow::Result<No
     })
 }
 
-async fn login(
+pub(crate) async fn login(
     client: &reqwest::Client,
     base: &str,
     username: &str,
@@ -181,7 +183,7 @@ async fn login(
     Ok(body["token"].as_str().unwrap_or_default().to_owned())
 }
 
-async fn post(
+pub(crate) async fn post(
     client: &reqwest::Client,
     node: &Node,
     path: &str,
@@ -199,7 +201,7 @@ async fn post(
 }
 
 /// A setup POST that must succeed.
-async fn setup(
+pub(crate) async fn setup(
     client: &reqwest::Client,
     node: &Node,
     path: &str,
@@ -337,7 +339,7 @@ where
     Ok((hist, errors, started.elapsed().as_secs_f64()))
 }
 
-async fn ledger_ok(client: &reqwest::Client, node: &Node) -> anyhow::Result<bool> {
+pub(crate) async fn ledger_ok(client: &reqwest::Client, node: &Node) -> anyhow::Result<bool> {
     let check: Value = client
         .get(format!("{}/api/v1/admin/ledger-check", node.base))
         .bearer_auth(&node.token)
@@ -478,7 +480,7 @@ pub async fn pos(
 
 /// Starts a measured phase from a clean server: without it, the checkpoint that the previous
 /// phase's writes (pgbench's data load, say) make due lands in the middle of the next one.
-async fn checkpoint(url: &str) {
+pub(crate) async fn checkpoint(url: &str) {
     let _ = tokio::process::Command::new("psql")
         .args([url, "-qc", "CHECKPOINT"])
         .output()
@@ -486,7 +488,7 @@ async fn checkpoint(url: &str) {
 }
 
 /// pgbench TPC-B on a scratch database of the same server, with the same client count.
-async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
+pub(crate) async fn pgbench(url: &str, load: Load) -> anyhow::Result<(String, f64)> {
     let (server, _) = url
         .rsplit_once('/')
         .context("URL de PostgreSQL sin base de datos")?;

@@ -31,6 +31,12 @@ pub struct Config {
     /// Dashboard cookies marked Secure and HSTS sent: set when clients reach almacen over TLS
     /// (a proxy that sends `X-Forwarded-Proto: https` gets them either way).
     pub secure_cookies: bool,
+    /// Browser origins allowed to call the API from another site (CORS), e.g.
+    /// `["https://panel.example.com"]`; none by default.
+    pub cors_origins: Vec<String>,
+    /// Redis shared by the nodes of one database (`redis://127.0.0.1:6379`): login limits
+    /// counted across nodes and revocations applied on every node at once. Empty: none.
+    pub redis_url: String,
     #[serde(flatten)]
     pub settings: app::Settings,
     /// Schedules of the background agents (cron: minute hour day month weekday).
@@ -51,6 +57,8 @@ impl Default for Config {
             max_connections: 16,
             db_acquire_timeout_secs: 5,
             secure_cookies: false,
+            cors_origins: Vec::new(),
+            redis_url: String::new(),
             settings: app::Settings::default(),
             agents: crate::agents::AgentSettings::default(),
             notify: Vec::new(),

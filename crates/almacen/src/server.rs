@@ -30,9 +30,19 @@ pub async fn wire(cfg: &Config, clock: app::Clock) -> anyhow::Result<Wired> {
     );
     store.migrate().await.map_err(anyhow::Error::msg)?;
     let reader = Arc::new(crate::invoices::OcrReader::new(&cfg.settings.invoices));
-    let app = Arc::new(
-        app::App::new(store.clone(), clock, cfg.settings.clone()).with_invoice_reader(reader),
-    );
+    let mut app =
+        app::App::new(store.clone(), clock, cfg.settings.clone()).with_invoice_reader(reader);
+    let redis = match cfg.redis_url.trim() {
+        "" => None,
+        url => Some(crate::coordination::RedisCoordination::new(url)?),
+    };
+    if let Some(r) = &redis {
+        app = app.with_coordination(r.clone());
+    }
+    let app = Arc::new(app);
+    if let Some(r) = redis {
+        r.listen(Arc::downgrade(&app));
+    }
     Ok(Wired { app, store })
 }
 
@@ -42,34 +52,88 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_with_agents(app, Vec::new(), false, listener, shutdown).await
+    serve_with_agents(app, Vec::new(), &HttpOptions::default(), listener, shutdown).await
+}
+
+/// How a node's HTTP side faces its clients.
+#[derive(Clone, Debug, Default)]
+pub struct HttpOptions {
+    /// Dashboard cookies marked Secure and HSTS sent (clients reach the node over TLS).
+    pub secure_cookies: bool,
+    /// Browser origins (`https://panel.example.com`) allowed to call the API cross-site;
+    /// empty allows none.
+    pub cors_origins: Vec<String>,
+}
+
+impl HttpOptions {
+    pub fn of(cfg: &Config) -> HttpOptions {
+        HttpOptions {
+            secure_cookies: cfg.secure_cookies,
+            cors_origins: cfg.cors_origins.clone(),
+        }
+    }
 }
 
 /// The API and the dashboard of one node.
 pub fn router(
     app: Arc<app::App>,
     agents: Vec<app::operations::Agent>,
-    secure_cookies: bool,
+    opts: &HttpOptions,
 ) -> axum::Router {
+    use axum::http::{HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    use tower_http::set_header::SetResponseHeaderLayer;
+
     let agents = Arc::new(agents);
     let dashboard = web::router(web::WebState {
         app: app.clone(),
         agents: agents.clone(),
-        secure_cookies,
+        secure_cookies: opts.secure_cookies,
     });
-    api::router_with(api::ApiState { app, agents }, dashboard)
+    let mut router = api::router_with(api::ApiState { app, agents }, dashboard);
+    if opts.secure_cookies {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    let origins: Vec<HeaderValue> = opts
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    if !origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::HeaderName::from_static("idempotency-key"),
+                ])
+                .max_age(std::time::Duration::from_secs(600)),
+        );
+    }
+    router
 }
 
 /// Serves the API and dashboard of a node that also runs `agents` (listed at
-/// `/api/v1/agents`); `secure_cookies` when it is reached over TLS.
+/// `/api/v1/agents`).
 pub async fn serve_with_agents(
     app: Arc<app::App>,
     agents: Vec<app::operations::Agent>,
-    secure_cookies: bool,
+    opts: &HttpOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = router(app, agents, secure_cookies);
+    let router = router(app, agents, opts);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

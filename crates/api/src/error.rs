@@ -161,6 +161,18 @@ impl From<app::Error> for ApiError {
                 "falta un token válido: inicie sesión y envíe Authorization: Bearer <token>",
             ),
             E::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Sin permiso", m),
+            E::RateLimited { retry_after_secs } => {
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Demasiados intentos",
+                    format!(
+                        "demasiados intentos de ingreso con este usuario: reintente en {retry_after_secs} segundos"
+                    ),
+                );
+                err.retry_after = Some(retry_after_secs.max(1));
+                err
+            }
             E::Locked { retry_after_secs } => {
                 let mut err = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

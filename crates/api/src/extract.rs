@@ -43,6 +43,12 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The caller named by the request's bearer token or session cookie.
+pub async fn authenticate(headers: &HeaderMap, state: &ApiState) -> Result<Principal, ApiError> {
+    let token = bearer_token(headers).ok_or(app::Error::Unauthenticated)?;
+    Ok(state.app.authenticate(&token).await?)
+}
+
 impl FromRequestParts<ApiState> for Auth {
     type Rejection = ApiError;
 
@@ -50,8 +56,11 @@ impl FromRequestParts<ApiState> for Auth {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers).ok_or(app::Error::Unauthenticated)?;
-        Ok(Auth(state.app.authenticate(&token).await?))
+        // The permission gate already authenticated this request.
+        if let Some(p) = parts.extensions.remove::<Principal>() {
+            return Ok(Auth(p));
+        }
+        Ok(Auth(authenticate(&parts.headers, state).await?))
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod permissions;
 pub mod routes;
 
 use std::sync::Arc;
@@ -160,12 +161,16 @@ pub fn router(state: ApiState) -> Router {
 /// request ids, metrics, logs and security headers.
 pub fn router_with(state: ApiState, pages: Router) -> Router {
     let (api, spec) = api_router().split_for_parts();
-    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
-        .with_state(state)
-        .merge(pages)
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(request_context))
+    api.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        permissions::authorize,
+    ))
+    .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", spec))
+    .with_state(state)
+    .merge(pages)
+    .fallback(not_found)
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(middleware::from_fn(request_context))
 }
 
 async fn not_found() -> ApiError {
@@ -202,6 +207,7 @@ async fn request_context(req: Request, next: Next) -> Response {
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = req.method().as_str().to_owned();
+    let is_docs = req.uri().path().starts_with("/api/docs");
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let started = Instant::now();
     let fut = error::REQUEST_ID.scope(id.clone(), async move {
@@ -234,11 +240,22 @@ async fn request_context(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    // The dashboard sets its own (same-origin: with no-referrer browsers send `Origin: null`
+    // on form posts, which its CSRF check must refuse).
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The dashboard sets its own policy; JSON needs none of the web's powers, and the API
+    // explorer needs its own scripts and the inline styles Swagger UI sets.
+    let csp = if is_docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+    };
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(csp));
     res
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -155,6 +156,9 @@ pub struct LoginPolicy {
     pub lock_after: i64,
     pub lock_minutes: i64,
     pub session_hours: i64,
+    /// Login attempts per username allowed in each window, across nodes (0: no limit).
+    pub attempts_per_window: i64,
+    pub attempts_window_secs: i64,
 }
 
 impl Default for LoginPolicy {
@@ -165,6 +169,8 @@ impl Default for LoginPolicy {
             lock_after: 6,
             lock_minutes: 15,
             session_hours: 12,
+            attempts_per_window: 60,
+            attempts_window_secs: 60,
         }
     }
 }
@@ -217,6 +223,9 @@ fn verify_password(password: &str, hash: &str) -> bool {
 #[derive(Default)]
 pub struct PrincipalCache {
     entries: RwLock<HashMap<String, (Principal, i64)>>,
+    /// Bumped by every forget: a lookup that started before a revocation must not cache
+    /// what it read.
+    generation: AtomicU64,
 }
 
 impl PrincipalCache {
@@ -227,8 +236,16 @@ impl PrincipalCache {
             .map(|(p, _)| p.clone())
     }
 
-    fn put(&self, hash: String, p: Principal, until: i64) {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Caches a lookup unless something was forgotten since it started (`generation`).
+    fn put(&self, hash: String, p: Principal, until: i64, generation: u64) {
         if let Ok(mut map) = self.entries.write() {
+            if self.generation() != generation {
+                return;
+            }
             if map.len() > 50_000 {
                 map.clear();
             }
@@ -238,12 +255,14 @@ impl PrincipalCache {
 
     pub fn forget(&self, hash: &str) {
         if let Ok(mut map) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
             map.remove(hash);
         }
     }
 
     pub fn clear(&self) {
         if let Ok(mut map) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
             map.clear();
         }
     }
@@ -293,6 +312,15 @@ impl App {
         let now = self.clock.now_micros();
         let policy = &self.settings.login;
         let username = input.username.trim().to_lowercase();
+        if policy.attempts_per_window > 0 {
+            let key = format!("login:{}", hash_token(&username));
+            let (count, left) = self.rate_hit(&key, policy.attempts_window_secs).await;
+            if count > policy.attempts_per_window {
+                return Err(Error::RateLimited {
+                    retry_after_secs: left,
+                });
+            }
+        }
         let creds = self.store.credentials(&username).await?;
         let Some(creds) = creds.filter(|c| c.user.active) else {
             // Spend the same time as a real check so usernames cannot be probed by timing.
@@ -355,6 +383,7 @@ impl App {
         if let Some(p) = self.principals.get(&hash, now) {
             return Ok(p);
         }
+        let generation = self.principals.generation();
         let owner = if token.starts_with(SESSION_PREFIX) {
             self.store.session_owner(&hash, now).await?
         } else {
@@ -364,7 +393,8 @@ impl App {
         let until = owner.expires_at.map_or(now + PRINCIPAL_CACHE_MICROS, |e| {
             e.min(now + PRINCIPAL_CACHE_MICROS)
         });
-        self.principals.put(hash, owner.principal.clone(), until);
+        self.principals
+            .put(hash, owner.principal.clone(), until, generation);
         Ok(owner.principal)
     }
 
@@ -373,7 +403,9 @@ impl App {
         self.principals.forget(&hash);
         self.store
             .revoke_session(&hash, self.clock.now_micros())
-            .await
+            .await?;
+        self.invalidate_principal(Some(&hash)).await;
+        Ok(())
     }
 
     pub async fn create_api_key(
@@ -402,7 +434,7 @@ impl App {
     pub async fn revoke_api_key(&self, actor: &Principal, id: i64, meta: WriteMeta) -> Result<()> {
         actor.require(Permission::UsersManage)?;
         self.store.revoke_api_key(&meta, id).await?;
-        self.principals.clear();
+        self.invalidate_principal(None).await;
         Ok(())
     }
 

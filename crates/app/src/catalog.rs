@@ -613,6 +613,32 @@ impl App {
         self.store.list_locations(page).await
     }
 
+    /// The codes of the locations a caller limited to some locations may see; `None` for a
+    /// caller who may see every location.
+    pub async fn visible_location_codes(&self, actor: &Principal) -> Result<Option<Vec<String>>> {
+        let Some(ids) = actor.locations.as_ref() else {
+            return Ok(None);
+        };
+        let mut codes = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(l) = self.store.get_location(*id).await? {
+                codes.push(l.code);
+            }
+        }
+        Ok(Some(codes))
+    }
+
+    /// Refuses a read of `code`'s restricted data (tickets, shifts, the movement log) to a
+    /// caller limited to other locations.
+    pub async fn require_visible_location(&self, actor: &Principal, code: &str) -> Result<()> {
+        match self.visible_location_codes(actor).await? {
+            Some(codes) if !codes.iter().any(|c| c == code) => Err(Error::Forbidden(format!(
+                "no tiene permiso para ver datos de la ubicación {code}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn categories(&self, actor: &Principal) -> Result<Vec<Category>> {
         actor.require(Permission::CatalogRead)?;
         self.store.list_categories().await

@@ -53,6 +53,9 @@ pub enum Error {
     Forbidden(String),
     #[error("cuenta bloqueada temporalmente")]
     Locked { retry_after_secs: i64 },
+    /// Too many attempts in a short window (counted across nodes when they share Redis).
+    #[error("demasiados intentos")]
+    RateLimited { retry_after_secs: i64 },
     /// The database is unreachable or overloaded; the client may retry.
     #[error("servicio no disponible: {0}")]
     Unavailable(String),

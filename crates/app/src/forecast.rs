@@ -450,6 +450,28 @@ impl App {
     }
 
     /// A product's forecast per location from the latest finished run.
+    /// Units of a product sold per location and shop day over the last `days` days, for the
+    /// forecast chart's history: (location code, day, quantity), oldest first.
+    pub async fn product_sales_history(
+        &self,
+        actor: &Principal,
+        product_id: i64,
+        days: u32,
+    ) -> Result<Vec<(String, NaiveDate, Qty)>> {
+        actor.require(Permission::StockRead)?;
+        let now = self.clock.now_micros();
+        let to_day = (now + LOCAL_OFFSET_MICROS).div_euclid(DAY_MICROS);
+        let from_micros = (to_day - i64::from(days) + 1) * DAY_MICROS - LOCAL_OFFSET_MICROS;
+        let rows = self
+            .store
+            .product_daily_sales(product_id, from_micros)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(code, day, sold)| (code, day_date(day), Qty::from_milli(sold)))
+            .collect())
+    }
+
     pub async fn product_forecast(
         &self,
         actor: &Principal,

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use domain::auth::Role;
 
+use crate::audit::{ChainEntry, ChainHead};
 use crate::auth::{ApiKey, AuditEntry, Credentials, NewUser, TokenOwner, User};
 use crate::catalog::{
     Category, Location, NewLocation, NewProduct, NewSupplier, Product, ProductQuery, Supplier,
@@ -97,6 +98,11 @@ pub trait Store: Send + Sync + 'static {
         filter: &MovementFilter,
         page: PageRequest,
     ) -> Result<Page<Movement>>;
+    /// Every stock row (location × lot) of one product.
+    async fn product_stock(&self, product_id: i64) -> Result<Vec<StockLevel>>;
+    /// One product's movements, newest first, reading only that product's index entries.
+    async fn product_movements(&self, product_id: i64, page: PageRequest)
+    -> Result<Page<Movement>>;
     /// Rows that may be critical at the given seasonal factor (per-mille); the app applies the exact rule.
     async fn stock_limit_rows(
         &self,
@@ -143,6 +149,17 @@ pub trait Store: Send + Sync + 'static {
         filter: &crate::auth::AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>>;
+    /// Chains up to `limit` committed, unsealed audit entries in id order; returns how many.
+    async fn seal_audit(&self, limit: i64) -> Result<u64>;
+    /// The chain head and how many entries are not sealed yet.
+    async fn audit_chain_head(&self) -> Result<(ChainHead, i64)>;
+    /// Sealed entries with `after_seq < seq <= up_to_seq`, in `seq` order.
+    async fn audit_chain(
+        &self,
+        after_seq: i64,
+        up_to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<ChainEntry>>;
 
     // negocio: till
     async fn open_shift(&self, meta: &WriteMeta, new: NewShift) -> Result<Written<Shift>>;
@@ -153,6 +170,8 @@ pub trait Store: Send + Sync + 'static {
         counted: Vec<MethodAmount>,
     ) -> Result<Shift>;
     async fn get_shift(&self, id: i64) -> Result<Option<Shift>>;
+    /// The open shift of a till at a location (by code), if any.
+    async fn open_shift_at(&self, location: &str, till: &str) -> Result<Option<Shift>>;
     async fn sale_item(&self, r: &SaleItemRef) -> Result<Option<SaleItem>>;
     /// The ticket, its lines, sale movements (FEFO), lots and payments in one transaction.
     async fn post_sale(&self, meta: &WriteMeta, new: NewSale) -> Result<Written<Sale>>;
@@ -382,6 +401,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         from_micros: i64,
     ) -> Result<(Vec<OpeningBalance>, Vec<DemandDay>)>;
+    /// Units (milli) of one product sold per location and local day from `from_micros` on:
+    /// (location code, day number since the epoch, sold).
+    async fn product_daily_sales(
+        &self,
+        product_id: i64,
+        from_micros: i64,
+    ) -> Result<Vec<(String, i64, i64)>>;
     async fn start_forecast_run(&self, new: NewForecastRun) -> Result<i64>;
     /// Writes the run's series and marks it done (or failed) in one transaction.
     async fn finish_forecast_run(&self, run_id: i64, run: FinishedRun, now: i64) -> Result<()>;

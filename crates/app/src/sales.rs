@@ -274,6 +274,41 @@ pub enum SaleItemRef {
     ScaleItem(u32),
 }
 
+/// A ticket priced but not written.
+struct PricedSale {
+    items: Vec<SaleItem>,
+    stock_qty: Vec<Qty>,
+    pricing: Vec<LineInput>,
+    ticket: PricedTicket,
+    /// Per line: the barcode was a scale label (its own weight or price).
+    scale: Vec<bool>,
+}
+
+/// One line of a quote: what the ticket would charge, before it is sold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuoteLine {
+    pub product_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub unit: UnitOfMeasure,
+    /// The quantity charged (units, kg, or 1 for a price label).
+    pub quantity: Qty,
+    pub unit_price: Money,
+    pub total: Money,
+    /// A scale label: each scan is its own line, never merged with another.
+    pub scale: bool,
+}
+
+/// A ticket priced from current prices without writing anything (the POS running total).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SaleQuote {
+    pub lines: Vec<QuoteLine>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub total: Money,
+    pub vat: Vec<VatLine>,
+}
+
 // ---------------------------------------------------------------- returns
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -394,42 +429,46 @@ impl App {
 
     pub async fn shift(&self, actor: &Principal, id: i64) -> Result<Shift> {
         actor.require(Permission::SalesWrite)?;
-        self.store
+        let shift = self
+            .store
             .get_shift(id)
             .await?
             .ok_or_else(|| Error::NotFound {
                 entity: "turno",
                 key: id.to_string(),
-            })
+            })?;
+        self.require_visible_location(actor, &shift.location)
+            .await?;
+        Ok(shift)
     }
 
-    /// Prices a ticket from the products' current prices and writes it with its stock
-    /// movements and payments in one transaction.
-    pub async fn sell(
+    /// Prices ticket lines from current prices without writing anything: what `sell` would
+    /// charge, for the POS screen's running total.
+    async fn price_sale(
         &self,
         actor: &Principal,
-        input: SaleInput,
-        meta: WriteMeta,
-    ) -> Result<Written<Sale>> {
-        actor.require(Permission::SalesWrite)?;
-        if input.lines.is_empty() {
+        lines: &[SaleLineInput],
+        discount: Option<&str>,
+    ) -> Result<PricedSale> {
+        if lines.is_empty() {
             return Err(Error::invalid(
                 "lines",
                 "required",
                 "el ticket no tiene líneas",
             ));
         }
-        if input.lines.len() > 500 {
+        if lines.len() > 500 {
             return Err(Error::invalid(
                 "lines",
                 "length",
                 "un ticket admite hasta 500 líneas",
             ));
         }
-        let mut pricing = Vec::with_capacity(input.lines.len());
-        let mut stock_qty = Vec::with_capacity(input.lines.len());
-        let mut items = Vec::with_capacity(input.lines.len());
-        for (i, line) in input.lines.iter().enumerate() {
+        let mut pricing = Vec::with_capacity(lines.len());
+        let mut stock_qty = Vec::with_capacity(lines.len());
+        let mut items = Vec::with_capacity(lines.len());
+        let mut scale = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
             let field = |f: &str| format!("lines[{i}].{f}");
             let reference = match (&line.barcode, line.product_id, &line.sku) {
                 (Some(code), None, None) => {
@@ -487,6 +526,7 @@ impl App {
                 .map(Discount::parse)
                 .transpose()
                 .field(&field("discount"))?;
+            scale.push(reading.is_some());
             let (price_line, quantity) = match reading {
                 Some(ScaleReading::Weight { quantity, .. }) => (
                     LineInput {
@@ -540,9 +580,7 @@ impl App {
             stock_qty.push(quantity);
             items.push(item);
         }
-        let ticket_discount = input
-            .discount
-            .as_deref()
+        let ticket_discount = discount
             .map(Discount::parse)
             .transpose()
             .field("discount")?;
@@ -556,6 +594,91 @@ impl App {
                 pct(limit)
             )));
         }
+        Ok(PricedSale {
+            items,
+            stock_qty,
+            pricing,
+            ticket,
+            scale,
+        })
+    }
+
+    /// The open shift of a till, if any; only at a location the actor may act on.
+    pub async fn current_shift(
+        &self,
+        actor: &Principal,
+        location: &str,
+        till: &str,
+    ) -> Result<Option<Shift>> {
+        actor.require(Permission::SalesWrite)?;
+        let location = location_code("location", location)?;
+        let till = text("till", till, 1, 20)?;
+        self.store.open_shift_at(&location, &till).await
+    }
+
+    /// What `sell` would charge for these lines now, without writing: the POS shows it as the
+    /// cashier scans. Unknown barcodes and inactive products fail as they would on `sell`.
+    pub async fn quote_sale(
+        &self,
+        actor: &Principal,
+        lines: &[SaleLineInput],
+        discount: Option<&str>,
+    ) -> Result<SaleQuote> {
+        actor.require(Permission::SalesWrite)?;
+        let priced = self.price_sale(actor, lines, discount).await?;
+        let lines = priced
+            .items
+            .into_iter()
+            .zip(priced.pricing.iter())
+            .zip(priced.ticket.lines.iter())
+            .zip(priced.scale)
+            .map(|(((item, input), line), scale)| QuoteLine {
+                product_id: item.product_id,
+                sku: item.sku,
+                name: item.name,
+                unit: item.unit,
+                quantity: input.quantity,
+                unit_price: input.unit_price,
+                total: line.total,
+                scale,
+            })
+            .collect();
+        Ok(SaleQuote {
+            lines,
+            subtotal: priced.ticket.subtotal,
+            discount: priced.ticket.discount,
+            total: priced.ticket.total,
+            vat: priced
+                .ticket
+                .vat
+                .iter()
+                .map(|v| VatLine {
+                    rate: v.rate,
+                    net: v.net,
+                    vat: v.vat,
+                })
+                .collect(),
+        })
+    }
+
+    /// Prices a ticket from the products' current prices and writes it with its stock
+    /// movements and payments in one transaction.
+    pub async fn sell(
+        &self,
+        actor: &Principal,
+        input: SaleInput,
+        meta: WriteMeta,
+    ) -> Result<Written<Sale>> {
+        actor.require(Permission::SalesWrite)?;
+        let PricedSale {
+            items,
+            stock_qty,
+            pricing,
+            ticket,
+            ..
+        } = self
+            .price_sale(actor, &input.lines, input.discount.as_deref())
+            .await?;
         if input.payments.is_empty() {
             return Err(Error::invalid(
                 "payments",
@@ -609,13 +732,16 @@ impl App {
 
     pub async fn sale(&self, actor: &Principal, id: i64) -> Result<Sale> {
         actor.require(Permission::SalesWrite)?;
-        self.store
+        let sale = self
+            .store
             .get_sale(id)
             .await?
             .ok_or_else(|| Error::NotFound {
                 entity: "venta",
                 key: id.to_string(),
-            })
+            })?;
+        self.require_visible_location(actor, &sale.location).await?;
+        Ok(sale)
     }
 
     pub async fn return_sale(

@@ -419,6 +419,27 @@ impl App {
             .await
     }
 
+    /// A product's stock per location and lot (the product page).
+    pub async fn product_stock(
+        &self,
+        actor: &Principal,
+        product_id: i64,
+    ) -> Result<Vec<StockLevel>> {
+        actor.require(Permission::StockRead)?;
+        self.store.product_stock(product_id).await
+    }
+
+    /// A product's movements, newest first (the product page's list).
+    pub async fn product_movements(
+        &self,
+        actor: &Principal,
+        product_id: i64,
+        page: PageRequest,
+    ) -> Result<Page<Movement>> {
+        actor.require(Permission::StockRead)?;
+        self.store.product_movements(product_id, page).await
+    }
+
     pub async fn movements(
         &self,
         actor: &Principal,
@@ -426,7 +447,7 @@ impl App {
         page: PageRequest,
     ) -> Result<Page<Movement>> {
         actor.require(Permission::StockRead)?;
-        let filter = MovementFilter {
+        let mut filter = MovementFilter {
             product_id: q.product_id,
             location: q
                 .location
@@ -442,6 +463,22 @@ impl App {
             since_micros: q.since.map(|d| d.timestamp_micros()),
             until_micros: q.until.map(|d| d.timestamp_micros()),
         };
+        // The log says who sold and moved what: a caller limited to some locations reads only
+        // theirs, and must name one when there are several.
+        match (self.visible_location_codes(actor).await?, &filter.location) {
+            (None, _) => {}
+            (Some(_), Some(code)) => self.require_visible_location(actor, code).await?,
+            (Some(codes), None) => match codes.as_slice() {
+                [only] => filter.location = Some(only.clone()),
+                _ => {
+                    return Err(Error::invalid(
+                        "location",
+                        "required",
+                        "indique la ubicación: su usuario está limitado a algunas ubicaciones",
+                    ));
+                }
+            },
+        }
         self.store.list_movements(&filter, page).await
     }
 

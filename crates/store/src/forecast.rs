@@ -20,6 +20,28 @@ const DAY_MICROS: i64 = 86_400_000_000;
 /// Rows per INSERT when writing a run's series (8 parameters each).
 const CHUNK: usize = 200;
 
+pub(crate) async fn product_daily_sales(
+    pool: &AnyPool,
+    product_id: i64,
+    from_micros: i64,
+) -> Result<Vec<(String, i64, i64)>> {
+    // The (product_id, ...) key index narrows this to the product's own movements.
+    sqlx::query_as(
+        "SELECT l.code, (m.created_at + $3) / $4 AS day, \
+           CAST(SUM(-m.quantity) AS BIGINT) AS sold \
+         FROM stock_movements m JOIN locations l ON l.id = m.location_id \
+         WHERE m.product_id = $1 AND m.kind = 'sale' AND m.created_at >= $2 \
+         GROUP BY l.code, (m.created_at + $3) / $4 ORDER BY 2",
+    )
+    .bind(product_id)
+    .bind(from_micros)
+    .bind(app::forecast::LOCAL_OFFSET_MICROS)
+    .bind(DAY_MICROS)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)
+}
+
 pub(crate) async fn demand_history(
     pool: &AnyPool,
     from_micros: i64,

@@ -4,6 +4,7 @@
 
 mod access;
 mod audit;
+pub mod baseline;
 mod catalog;
 mod direct;
 mod forecast;
@@ -466,6 +467,16 @@ impl app::Store for SqlStore {
     ) -> Result<app::page::Page<app::stock::Movement>> {
         stock::list_movements(&self.pool, filter, page).await
     }
+    async fn product_stock(&self, product_id: i64) -> Result<Vec<app::stock::StockLevel>> {
+        stock::product_stock(&self.pool, product_id).await
+    }
+    async fn product_movements(
+        &self,
+        product_id: i64,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::stock::Movement>> {
+        stock::product_movements(&self.pool, product_id, page).await
+    }
     async fn stock_limit_rows(
         &self,
         location: Option<&str>,
@@ -552,6 +563,20 @@ impl app::Store for SqlStore {
     ) -> Result<app::page::Page<app::auth::AuditEntry>> {
         audit::list(&self.pool, page).await
     }
+    async fn seal_audit(&self, limit: i64) -> Result<u64> {
+        audit::seal(self, limit).await
+    }
+    async fn audit_chain_head(&self) -> Result<(app::audit::ChainHead, i64)> {
+        audit::chain_head(&self.pool).await
+    }
+    async fn audit_chain(
+        &self,
+        after_seq: i64,
+        up_to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<app::audit::ChainEntry>> {
+        audit::chain(&self.pool, after_seq, up_to_seq, limit).await
+    }
     async fn open_shift(
         &self,
         meta: &app::WriteMeta,
@@ -569,6 +594,9 @@ impl app::Store for SqlStore {
     }
     async fn get_shift(&self, id: i64) -> Result<Option<app::sales::Shift>> {
         sales::get_shift(&self.pool, id).await
+    }
+    async fn open_shift_at(&self, location: &str, till: &str) -> Result<Option<app::sales::Shift>> {
+        sales::open_shift_at(&self.pool, location, till).await
     }
     async fn sale_item(&self, r: &app::sales::SaleItemRef) -> Result<Option<app::sales::SaleItem>> {
         sales::sale_item(self, r).await
@@ -928,6 +956,13 @@ impl app::Store for SqlStore {
 
     async fn append_history(&self, lines: Vec<app::forecast::HistoryLine>) -> Result<u64> {
         forecast::append_history(self, lines).await
+    }
+    async fn product_daily_sales(
+        &self,
+        product_id: i64,
+        from_micros: i64,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        forecast::product_daily_sales(&self.pool, product_id, from_micros).await
     }
     async fn demand_history(
         &self,

@@ -28,6 +28,7 @@ pub const TABLES: &[&str] = &[
     "sessions",
     "api_keys",
     "audit_log",
+    "audit_chain",
     "idempotency_keys",
     "product_cost_history",
     "shifts",

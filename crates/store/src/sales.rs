@@ -144,6 +144,28 @@ pub(crate) async fn get_shift(pool: &AnyPool, id: i64) -> Result<Option<Shift>> 
     load_shift(&mut conn, id, "").await
 }
 
+pub(crate) async fn open_shift_at(
+    pool: &AnyPool,
+    location: &str,
+    till: &str,
+) -> Result<Option<Shift>> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    // One open shift per till (a partial unique index): this reads one index entry.
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT s.id FROM shifts s JOIN locations l ON l.id = s.location_id \
+         WHERE l.code = $1 AND s.till = $2 AND s.status = 'open'",
+    )
+    .bind(location)
+    .bind(till)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    match id {
+        Some(id) => load_shift(&mut conn, id, "").await,
+        None => Ok(None),
+    }
+}
+
 pub(crate) async fn open_shift(
     store: &SqlStore,
     meta: &WriteMeta,

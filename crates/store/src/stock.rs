@@ -890,23 +890,37 @@ pub(crate) async fn stock_levels(
     .fetch_all(pool)
     .await
     .map_err(db_error)?;
-    let items = rows
-        .iter()
-        .map(|r| {
-            let lot: String = get(r, "lot")?;
-            Ok(StockLevel {
-                product_id: get(r, "product_id")?,
-                sku: get(r, "sku")?,
-                name: get(r, "name")?,
-                location: get(r, "code")?,
-                lot: (!lot.is_empty()).then_some(lot),
-                expiry: date(get(r, "expiry")?)?,
-                on_hand: Qty::from_milli(get(r, "on_hand")?),
-                unit: parsed("unit", UnitOfMeasure::parse(&get::<String>(r, "unit")?))?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let items = rows.iter().map(level_from).collect::<Result<Vec<_>>>()?;
     Ok(Page::from_offset_rows(items, page))
+}
+
+fn level_from(r: &AnyRow) -> Result<StockLevel> {
+    let lot: String = get(r, "lot")?;
+    Ok(StockLevel {
+        product_id: get(r, "product_id")?,
+        sku: get(r, "sku")?,
+        name: get(r, "name")?,
+        location: get(r, "code")?,
+        lot: (!lot.is_empty()).then_some(lot),
+        expiry: date(get(r, "expiry")?)?,
+        on_hand: Qty::from_milli(get(r, "on_hand")?),
+        unit: parsed("unit", UnitOfMeasure::parse(&get::<String>(r, "unit")?))?,
+    })
+}
+
+/// Every stock row of one product (per location and lot): a search on the projection's key,
+/// where the general listing's "0 means any product" would scan it.
+pub(crate) async fn product_stock(pool: &AnyPool, product_id: i64) -> Result<Vec<StockLevel>> {
+    let rows = sqlx::query(
+        "SELECT s.product_id, p.sku, p.name, l.code, s.lot, s.expiry, s.on_hand, p.unit FROM stock_levels s \
+         JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id \
+         WHERE s.product_id = $1 ORDER BY l.code, s.lot",
+    )
+    .bind(product_id)
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    rows.iter().map(level_from).collect()
 }
 
 const MOVEMENT_SELECT: &str = "SELECT m.id, m.product_id, p.sku, l.code, m.lot, m.expiry, m.kind, m.quantity, m.before_qty, \
@@ -950,6 +964,27 @@ pub(crate) async fn list_movements(
     .bind(f.kind.map(|k| k.as_str()).unwrap_or(""))
     .bind(f.since_micros.unwrap_or(i64::MIN))
     .bind(f.until_micros.unwrap_or(i64::MAX))
+    .bind(page.fetch_limit())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let items = rows.iter().map(movement_from).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page, |m| m.id))
+}
+
+/// One product's movements, newest first. A plain `product_id = $1` (no "0 means any") lets
+/// both engines read only that product's entries of the `(product_id, location_id, lot, id)`
+/// key index, so a product page costs the product's own movements, not the ledger's.
+pub(crate) async fn product_movements(
+    pool: &AnyPool,
+    product_id: i64,
+    page: PageRequest,
+) -> Result<Page<Movement>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{MOVEMENT_SELECT} WHERE m.product_id = $1 AND ($2 = 0 OR m.id < $2) ORDER BY m.id DESC LIMIT $3"
+    )))
+    .bind(product_id)
+    .bind(page.after)
     .bind(page.fetch_limit())
     .fetch_all(pool)
     .await

@@ -29,6 +29,21 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/backoffice.js"),
     ),
+    (
+        "pos.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/pos.css"),
+    ),
+    (
+        "pos.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/pos.js"),
+    ),
+    (
+        "product.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/product.css"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -121,6 +121,15 @@ impl PageError {
                 t.s("Cuenta bloqueada"),
                 t.s("Demasiados intentos fallidos; espere unos minutos."),
             ),
+            E::RateLimited { retry_after_secs } => PageError::new(
+                t,
+                StatusCode::TOO_MANY_REQUESTS,
+                t.s("Demasiados intentos"),
+                format!(
+                    "{} {retry_after_secs} s.",
+                    t.s("Demasiados intentos seguidos; reintente en")
+                ),
+            ),
             E::Unavailable(cause) => {
                 tracing::warn!(%cause, "page unavailable");
                 PageError::new(

@@ -92,6 +92,11 @@ const EN: &[(&str, &str)] = &[
     ),
     ("Código de barras", "Barcode"),
     ("Dato inválido", "Invalid data"),
+    ("Demasiados intentos", "Too many attempts"),
+    (
+        "Demasiados intentos seguidos; reintente en",
+        "Too many attempts in a row; try again in",
+    ),
     (
         "Demasiados intentos fallidos; espere unos minutos.",
         "Too many failed attempts; wait a few minutes.",

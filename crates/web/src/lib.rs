@@ -67,6 +67,12 @@ async fn page_headers(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
+    // Same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form
+    // posts and fetches, and the CSRF check refuses a null origin. Other sites get nothing.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     if state.secure_cookies {

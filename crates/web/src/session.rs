@@ -47,6 +47,11 @@ fn csrf_for(session_token: &str) -> String {
     hex::encode(&h.finalize()[..20])
 }
 
+/// Compares two secrets in constant time.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    same(a, b)
+}
+
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
@@ -148,7 +153,7 @@ struct CsrfField {
 }
 
 /// Rejects a request whose `Origin` names another site (browsers send it on every POST).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -329,6 +334,13 @@ pub async fn login(State(state): State<WebState>, headers: HeaderMap, body: Byte
         Err(app::Error::BadCredentials) => again(
             StatusCode::UNAUTHORIZED,
             t.s("Usuario o contraseña incorrectos.").to_owned(),
+        ),
+        Err(app::Error::RateLimited { retry_after_secs }) => again(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{} {retry_after_secs} s.",
+                t.s("Demasiados intentos seguidos; reintente en")
+            ),
         ),
         Err(app::Error::Locked { retry_after_secs }) => again(
             StatusCode::TOO_MANY_REQUESTS,

@@ -3,6 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod node;
+pub mod proxy;
+pub mod webdriver;
 
 use std::sync::Arc;
 

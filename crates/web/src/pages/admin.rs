@@ -47,7 +47,6 @@ pub const EN: &[(&str, &str)] = &[
     ("Cuándo", "When"),
     ("Quién", "Who"),
     ("Antes", "Before"),
-    ("Después", "After"),
     ("Acción (empieza con)", "Action (starts with)"),
     ("No hay registros.", "No entries."),
     ("Sin usuarios.", "No users."),

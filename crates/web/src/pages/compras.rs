@@ -59,7 +59,6 @@ pub const EN: &[(&str, &str)] = &[
     ("Recibir mercadería", "Receive goods"),
     ("Remito", "Delivery note"),
     ("A recibir", "To receive"),
-    ("Lote", "Lot"),
     ("Vencimiento", "Expiry"),
     ("Registrar recepción", "Post receipt"),
     ("Recepción registrada.", "Receipt posted."),

@@ -5,7 +5,9 @@ pub mod admin;
 pub mod compras;
 pub mod facturas;
 pub mod forms;
+pub mod pos;
 pub mod precios;
+pub mod product;
 pub mod products;
 pub mod reposicion;
 
@@ -20,6 +22,8 @@ pub fn routes() -> Router<WebState> {
             axum::routing::get(|| async { axum::response::Redirect::to("/productos") }),
         )
         .merge(products::routes())
+        .merge(product::routes())
+        .merge(pos::routes())
         .merge(compras::routes())
         .merge(facturas::routes())
         .merge(precios::routes())
@@ -30,6 +34,8 @@ pub fn routes() -> Router<WebState> {
 /// Each page module's Spanish → English table.
 pub const TRANSLATIONS: &[&[(&str, &str)]] = &[
     products::EN,
+    product::EN,
+    pos::EN,
     compras::EN,
     facturas::EN,
     precios::EN,

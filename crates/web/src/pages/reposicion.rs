@@ -57,7 +57,6 @@ pub const EN: &[(&str, &str)] = &[
         "Elija una ubicación para crear la orden.",
         "Choose a location to create the order.",
     ),
-    ("Ubicación", "Location"),
 ];
 
 const PAGE_SIZE: usize = 50;
