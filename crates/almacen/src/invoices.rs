@@ -46,6 +46,7 @@ impl InvoiceReader for OcrReader {
                 data: ex.data.clone(),
                 raw_text: ex.raw_text.clone(),
                 extraction: serde_json::to_value(&ex).unwrap_or_default(),
+                page_image: ex.page_image.clone(),
             }),
             Err(e) => Err(ReadFailure {
                 rule: e.rule().to_owned(),

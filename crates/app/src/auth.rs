@@ -123,6 +123,20 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
+/// Narrows the audit log; empty fields match everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct AuditFilter {
+    /// Exactly this user or API key label.
+    #[serde(default)]
+    pub actor: String,
+    /// Exactly this entity (product, user, stock_movement, ...).
+    #[serde(default)]
+    pub entity: String,
+    /// Actions starting with this text ("stock." matches every movement).
+    #[serde(default)]
+    pub action: String,
+}
+
 /// A resolved bearer credential as the store reports it.
 #[derive(Clone, Debug)]
 pub struct TokenOwner {
@@ -431,6 +445,22 @@ impl App {
     ) -> Result<Page<AuditEntry>> {
         actor.require(Permission::AuditRead)?;
         self.store.list_audit(page).await
+    }
+
+    /// The audit log narrowed by actor, entity and action, newest first.
+    pub async fn search_audit(
+        &self,
+        actor: &Principal,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>> {
+        actor.require(Permission::AuditRead)?;
+        let filter = AuditFilter {
+            actor: filter.actor.trim().to_owned(),
+            entity: filter.entity.trim().to_owned(),
+            action: filter.action.trim().to_owned(),
+        };
+        self.store.search_audit(&filter, page).await
     }
 }
 

@@ -37,6 +37,9 @@ pub struct ReadInvoice {
     /// The reader's full report (fields, confidences, sources, checks), kept verbatim.
     pub extraction: serde_json::Value,
     pub raw_text: String,
+    /// Page 1 as a PNG, when the file is one a browser cannot show (PDF, TIFF): kept for the
+    /// review screen.
+    pub page_image: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug)]
@@ -429,6 +432,9 @@ fn apply(d: &mut InvoiceData, input: &InvoiceInput) -> Result<Vec<&'static str>>
     Ok(changed)
 }
 
+/// The kind under which the page image of a PDF or TIFF scan is kept.
+pub const PAGE_IMAGE: &str = "page_png";
+
 /// What the file is, from its first bytes; anything else is refused before any work.
 pub fn sniff_kind(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"%PDF-") {
@@ -617,6 +623,10 @@ impl App {
             .create_scan_job(&meta, kind, bytes.len() as i64)
             .await?;
         if !written.replayed {
+            // Kept for the review screen, which shows the invoice beside what was read.
+            self.store
+                .save_scan_file(written.value.id, kind, bytes.clone())
+                .await?;
             let app = Arc::clone(self);
             let job_id = written.value.id;
             let actor = actor.clone();
@@ -660,13 +670,19 @@ impl App {
                 rule: f.rule,
                 detail: f.detail,
             }),
-            Ok(Ok(Ok(found))) => self
-                .draft_from_scan(&actor, found)
-                .await
-                .map_err(|e| JobError {
-                    rule: "draft".into(),
-                    detail: e.to_string(),
-                }),
+            Ok(Ok(Ok(mut found))) => {
+                if let Some(png) = found.page_image.take()
+                    && let Err(e) = self.store.save_scan_file(job_id, PAGE_IMAGE, png).await
+                {
+                    tracing::warn!(job_id, error = %e, "page image not stored");
+                }
+                self.draft_from_scan(&actor, found)
+                    .await
+                    .map_err(|e| JobError {
+                        rule: "draft".into(),
+                        detail: e.to_string(),
+                    })
+            }
         };
         let now = self.clock.now_micros();
         crate::telemetry::ocr_job(outcome.is_ok());
@@ -742,6 +758,62 @@ impl App {
                 key: id.to_string(),
             })?;
         Ok(self.with_checks(inv))
+    }
+
+    /// Invoices newest first, optionally only drafts or only posted ones.
+    pub async fn supplier_invoices(
+        &self,
+        actor: &Principal,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<crate::page::Page<SupplierInvoice>> {
+        actor.require(Permission::PurchasingWrite)?;
+        let status = match status {
+            None | Some("") => None,
+            Some(s @ ("draft" | "posted")) => Some(s),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "status",
+                    "one_of",
+                    "el estado debe ser draft o posted",
+                ));
+            }
+        };
+        let mut page = self.store.list_supplier_invoices(status, page).await?;
+        page.items = page
+            .items
+            .into_iter()
+            .map(|i| self.with_checks(i))
+            .collect();
+        Ok(page)
+    }
+
+    /// A file of a scanned invoice: the original upload (kind jpeg, png, tiff or pdf), or with
+    /// `page_image` what a browser can show: the page the reader rasterised for a PDF or TIFF
+    /// (kind png), else the original.
+    pub async fn invoice_file(
+        &self,
+        actor: &Principal,
+        id: i64,
+        page_image: bool,
+    ) -> Result<(String, Vec<u8>)> {
+        actor.require(Permission::PurchasingWrite)?;
+        let page = if page_image {
+            self.store
+                .invoice_file(id, true)
+                .await?
+                .map(|(_, bytes)| ("png".to_owned(), bytes))
+        } else {
+            None
+        };
+        let file = match page {
+            Some(f) => Some(f),
+            None => self.store.invoice_file(id, false).await?,
+        };
+        file.ok_or_else(|| Error::NotFound {
+            entity: "archivo de la factura",
+            key: id.to_string(),
+        })
     }
 
     /// Corrects a draft; each correction is kept with who made it and what changed.

@@ -143,6 +143,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
     async fn revoke_api_key(&self, meta: &WriteMeta, id: i64) -> Result<()>;
     async fn list_audit(&self, page: PageRequest) -> Result<Page<AuditEntry>>;
+    /// The audit log narrowed by actor, entity and action prefix, newest first.
+    async fn search_audit(
+        &self,
+        filter: &crate::auth::AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>>;
     /// Chains up to `limit` committed, unsealed audit entries in id order; returns how many.
     async fn seal_audit(&self, limit: i64) -> Result<u64>;
     /// The chain head and how many entries are not sealed yet.
@@ -186,6 +192,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PurchaseOrder>;
     async fn get_purchase_order(&self, id: i64) -> Result<Option<PurchaseOrder>>;
     async fn list_purchase_orders(&self, page: PageRequest) -> Result<Page<PurchaseOrder>>;
+    /// Orders newest first, optionally of one status, in a fixed number of statements.
+    async fn list_purchase_orders_by_status(
+        &self,
+        status: Option<PoStatus>,
+        page: PageRequest,
+    ) -> Result<Page<PurchaseOrder>>;
     /// Receipt movements, order progress and weighted average cost in one transaction.
     async fn post_receipt(&self, meta: &WriteMeta, new: NewReceipt) -> Result<Written<Receipt>>;
 
@@ -212,6 +224,21 @@ pub trait Store: Send + Sync + 'static {
         new: NewInvoiceDraft,
     ) -> Result<Written<SupplierInvoice>>;
     async fn get_supplier_invoice(&self, id: i64) -> Result<Option<SupplierInvoice>>;
+    /// Invoices newest first, optionally of one status (draft, posted).
+    async fn list_supplier_invoices(
+        &self,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<SupplierInvoice>>;
+    /// Keeps the uploaded file of a scan job (shown on the review screen).
+    async fn save_scan_file(&self, job_id: i64, file_kind: &str, content: Vec<u8>) -> Result<()>;
+    /// The kind and bytes of the file an invoice was scanned from, or (`page_image`) of the
+    /// page image the reader made of it.
+    async fn invoice_file(
+        &self,
+        invoice_id: i64,
+        page_image: bool,
+    ) -> Result<Option<(String, Vec<u8>)>>;
     /// Replaces a draft's data and matches and appends the correction; refuses posted ones.
     async fn update_invoice_draft(
         &self,

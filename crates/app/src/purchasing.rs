@@ -288,6 +288,19 @@ impl App {
         self.store.list_purchase_orders(page).await
     }
 
+    /// Orders newest first, optionally of one status.
+    pub async fn purchase_orders_by_status(
+        &self,
+        actor: &Principal,
+        status: Option<PoStatus>,
+        page: PageRequest,
+    ) -> Result<Page<PurchaseOrder>> {
+        actor.require(Permission::StockRead)?;
+        self.store
+            .list_purchase_orders_by_status(status, page)
+            .await
+    }
+
     pub async fn receive(
         &self,
         actor: &Principal,

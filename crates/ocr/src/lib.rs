@@ -166,6 +166,10 @@ pub enum Method {
 /// Everything one scan found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Extraction {
+    /// Page 1 as a PNG a browser can show, for files it cannot (PDF, TIFF): the rasterised page
+    /// the reader worked from. Not part of the report.
+    #[serde(skip)]
+    pub page_image: Option<Vec<u8>>,
     pub kind: FileKind,
     pub method: Method,
     pub pages: u32,
@@ -274,6 +278,7 @@ impl Scanner {
         }
         let kind = FileKind::sniff(bytes).ok_or(ScanError::UnsupportedType)?;
         let mut warnings = Vec::new();
+        let mut page_image = None;
         let (lines, pages, images, method) = match kind {
             FileKind::Pdf => {
                 let dir = tempdir()?;
@@ -290,6 +295,7 @@ impl Scanner {
                 // The QR still comes from the picture, so page 1 is rasterised either way.
                 let first = pdf::rasterise(&self.tool("pdftoppm"), &path, 1, 150, &self.limits)?;
                 let page1 = self.decode_image(&first)?;
+                page_image = Some(first);
                 if text.chars().filter(|c| c.is_alphanumeric()).count() > 40 {
                     let lines: Vec<Line> = text
                         .lines()
@@ -309,6 +315,12 @@ impl Scanner {
             }
             _ => {
                 let img = self.decode_image(bytes)?;
+                if kind == FileKind::Tiff {
+                    let mut png = std::io::Cursor::new(Vec::new());
+                    if img.write_to(&mut png, image::ImageFormat::Png).is_ok() {
+                        page_image = Some(png.into_inner());
+                    }
+                }
                 (Vec::new(), 1, vec![img], Method::Ocr)
             }
         };
@@ -388,6 +400,7 @@ impl Scanner {
             .min()
             .unwrap_or(0);
         Ok(Extraction {
+            page_image,
             kind,
             method,
             pages,

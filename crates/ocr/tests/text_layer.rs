@@ -94,4 +94,14 @@ fn text_layer_pdf_is_read_without_ocr() {
     assert_eq!(ex.data.lines[0].code.as_deref(), Some("YM1000"));
     assert_eq!(ex.fields["total"].source, Source::TextLayer);
     assert!(ex.checks.iter().all(|c| c.ok), "{:?}", ex.checks);
+    // Page 1 as the PNG the reader rasterised, for the review screen (browsers show no PDF in
+    // an <img>); it stays out of the JSON report.
+    let png = ex.page_image.as_deref().unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(
+        serde_json::to_value(&ex)
+            .unwrap()
+            .get("page_image")
+            .is_none()
+    );
 }

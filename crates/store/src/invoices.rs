@@ -546,3 +546,73 @@ pub(crate) async fn sales_vat(pool: &AnyPool, from: i64, to: i64) -> Result<Vec<
         })
         .collect()
 }
+
+/// Keeps the uploaded file of a scan job, for the review screen to show beside the fields.
+pub(crate) async fn save_scan_file(
+    store: &SqlStore,
+    job_id: i64,
+    file_kind: &str,
+    content: Vec<u8>,
+) -> Result<()> {
+    let parts = Arc::new((file_kind.to_owned(), content));
+    store
+        .write(Arc::new(move |conn| {
+            let parts = parts.clone();
+            Box::pin(async move {
+                let (kind, content) = &*parts;
+                sqlx::query(
+                    "INSERT INTO invoice_scan_files (job_id, file_kind, content) VALUES ($1, $2, $3)",
+                )
+                .bind(job_id)
+                .bind(kind.as_str())
+                .bind(content.as_slice())
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            })
+        }))
+        .await
+}
+
+/// The file an invoice was read from (its kind and bytes), when it came from a scan; or the
+/// page image the reader made of it.
+pub(crate) async fn invoice_file(
+    pool: &AnyPool,
+    invoice_id: i64,
+    page_image: bool,
+) -> Result<Option<(String, Vec<u8>)>> {
+    let kind = if page_image { "=" } else { "<>" };
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT f.file_kind, f.content FROM invoice_scan_jobs j \
+         JOIN invoice_scan_files f ON f.job_id = j.id \
+         WHERE j.invoice_id = $1 AND f.file_kind {kind} $2 ORDER BY j.id LIMIT 1"
+    )))
+    .bind(invoice_id)
+    .bind(app::invoices::PAGE_IMAGE)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    row.map(|r| Ok((get(&r, "file_kind")?, get(&r, "content")?)))
+        .transpose()
+}
+
+/// Invoices newest first, optionally of one status (draft or posted).
+pub(crate) async fn list_supplier_invoices(
+    pool: &AnyPool,
+    status: Option<&str>,
+    page: app::page::PageRequest,
+) -> Result<app::page::Page<SupplierInvoice>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {INVOICE_COLUMNS} FROM supplier_invoices \
+         WHERE ($1 = 0 OR id < $1) AND ($2 = '' OR status = $2) ORDER BY id DESC LIMIT $3"
+    )))
+    .bind(page.after)
+    .bind(status.unwrap_or(""))
+    .bind(page.fetch_limit())
+    .fetch_all(pool)
+    .await
+    .map_err(db_error)?;
+    let items = rows.iter().map(invoice_from).collect::<Result<Vec<_>>>()?;
+    Ok(app::page::Page::from_rows(items, page, |i| i.id))
+}

@@ -550,6 +550,13 @@ impl app::Store for SqlStore {
     async fn revoke_api_key(&self, meta: &app::WriteMeta, id: i64) -> Result<()> {
         access::revoke_api_key(self, meta, id).await
     }
+    async fn search_audit(
+        &self,
+        filter: &app::auth::AuditFilter,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::auth::AuditEntry>> {
+        audit::search(&self.pool, filter, page).await
+    }
     async fn list_audit(
         &self,
         page: app::page::PageRequest,
@@ -629,6 +636,13 @@ impl app::Store for SqlStore {
     async fn get_purchase_order(&self, id: i64) -> Result<Option<app::purchasing::PurchaseOrder>> {
         purchasing::get_purchase_order(&self.pool, id).await
     }
+    async fn list_purchase_orders_by_status(
+        &self,
+        status: Option<domain::purchasing::PoStatus>,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::purchasing::PurchaseOrder>> {
+        purchasing::list_purchase_orders_by_status(&self.pool, status, page).await
+    }
     async fn list_purchase_orders(
         &self,
         page: app::page::PageRequest,
@@ -680,6 +694,23 @@ impl app::Store for SqlStore {
         new: app::invoices::NewInvoiceDraft,
     ) -> Result<app::Written<app::invoices::SupplierInvoice>> {
         invoices::create_invoice_draft(self, meta, new).await
+    }
+    async fn list_supplier_invoices(
+        &self,
+        status: Option<&str>,
+        page: app::page::PageRequest,
+    ) -> Result<app::page::Page<app::invoices::SupplierInvoice>> {
+        invoices::list_supplier_invoices(&self.pool, status, page).await
+    }
+    async fn save_scan_file(&self, job_id: i64, file_kind: &str, content: Vec<u8>) -> Result<()> {
+        invoices::save_scan_file(self, job_id, file_kind, content).await
+    }
+    async fn invoice_file(
+        &self,
+        invoice_id: i64,
+        page_image: bool,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        invoices::invoice_file(&self.pool, invoice_id, page_image).await
     }
     async fn get_supplier_invoice(
         &self,

@@ -529,3 +529,73 @@ pub(crate) async fn post_receipt_tx(
     idempotency::record(conn, meta, &receipt).await?;
     Ok(receipt)
 }
+
+/// Orders newest first, optionally of one status, with their lines: two statements per page
+/// whatever its size (the list pages must not issue one query per order).
+pub(crate) async fn list_purchase_orders_by_status(
+    pool: &AnyPool,
+    status: Option<PoStatus>,
+    page: PageRequest,
+) -> Result<Page<PurchaseOrder>> {
+    let status = status.map(|s| s.as_str()).unwrap_or("");
+    let filter = "FROM purchase_orders WHERE ($1 = 0 OR id < $1) AND ($2 = '' OR status = $2) \
+                  ORDER BY id DESC LIMIT $3";
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT po.id, po.supplier_id, l.code, po.status, po.notes, po.created_by, po.created_at, po.updated_at \
+         FROM purchase_orders po JOIN locations l ON l.id = po.location_id \
+         WHERE po.id IN (SELECT id {filter}) ORDER BY po.id DESC"
+    )))
+    .bind(page.after)
+    .bind(status)
+    .bind(page.fetch_limit())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let lines: Vec<(i64, i64, i64, String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT pl.po_id, pl.line_no, pl.product_id, p.sku, pl.quantity, pl.received, pl.unit_cost \
+         FROM purchase_order_lines pl JOIN products p ON p.id = pl.product_id \
+         WHERE pl.po_id IN (SELECT id {filter}) ORDER BY pl.po_id, pl.line_no"
+    )))
+    .bind(page.after)
+    .bind(status)
+    .bind(page.fetch_limit())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: i64 = get(r, "id")?;
+        let lines: Vec<PurchaseOrderLine> = lines
+            .iter()
+            .filter(|l| l.0 == id)
+            .map(
+                |(_, line, product_id, sku, q, rcv, cost)| PurchaseOrderLine {
+                    line: *line,
+                    product_id: *product_id,
+                    sku: sku.clone(),
+                    quantity: Qty::from_milli(*q),
+                    received: Qty::from_milli(*rcv),
+                    unit_cost: Money::from_minor(*cost),
+                },
+            )
+            .collect();
+        let total = lines
+            .iter()
+            .map(|l| l.unit_cost.times_qty(l.quantity))
+            .sum();
+        items.push(PurchaseOrder {
+            id,
+            supplier_id: get(r, "supplier_id")?,
+            location: get(r, "code")?,
+            status: parsed("status", PoStatus::parse(&get::<String>(r, "status")?))?,
+            notes: get(r, "notes")?,
+            lines,
+            total,
+            created_by: get(r, "created_by")?,
+            created_at: instant(get(r, "created_at")?),
+            updated_at: instant(get(r, "updated_at")?),
+        });
+    }
+    Ok(Page::from_rows(items, page, |p| p.id))
+}

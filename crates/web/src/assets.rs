@@ -20,6 +20,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../static/app.js"),
     ),
     (
+        "backoffice.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/backoffice.css"),
+    ),
+    (
+        "backoffice.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/backoffice.js"),
+    ),
+    (
         "pos.css",
         "text/css; charset=utf-8",
         include_str!("../static/pos.css"),

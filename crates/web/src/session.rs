@@ -193,6 +193,18 @@ impl<T: DeserializeOwned> FromRequest<WebState> for Submitted<T> {
     }
 }
 
+impl Viewer {
+    /// Checks a token and the Origin of a request whose body is not a urlencoded form (a file
+    /// upload): the same rule [`Submitted`] applies.
+    pub fn check_form(&self, headers: &HeaderMap, token: &str) -> Result<(), PageError> {
+        if same_origin(headers) && same(token, &self.csrf) {
+            Ok(())
+        } else {
+            Err(PageError::csrf(self.t))
+        }
+    }
+}
+
 /// Builds a cookie with the attributes every cookie of ours carries.
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };

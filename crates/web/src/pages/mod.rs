@@ -1,9 +1,15 @@
 //! The dashboard's pages, one module per menu section. Each module owns its routes, its view
 //! models (strings already formatted the Argentine way) and its templates.
 
+pub mod admin;
+pub mod compras;
+pub mod facturas;
+pub mod forms;
 pub mod pos;
+pub mod precios;
 pub mod product;
 pub mod products;
+pub mod reposicion;
 
 use axum::Router;
 
@@ -18,10 +24,24 @@ pub fn routes() -> Router<WebState> {
         .merge(products::routes())
         .merge(product::routes())
         .merge(pos::routes())
+        .merge(compras::routes())
+        .merge(facturas::routes())
+        .merge(precios::routes())
+        .merge(reposicion::routes())
+        .merge(admin::routes())
 }
 
 /// Each page module's Spanish → English table.
-pub const TRANSLATIONS: &[&[(&str, &str)]] = &[products::EN, product::EN, pos::EN];
+pub const TRANSLATIONS: &[&[(&str, &str)]] = &[
+    products::EN,
+    product::EN,
+    pos::EN,
+    compras::EN,
+    facturas::EN,
+    precios::EN,
+    reposicion::EN,
+    admin::EN,
+];
 
 /// The list query every table page shares: the cursor of the page to show.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
