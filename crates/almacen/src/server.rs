@@ -56,6 +56,7 @@ pub fn router(
         app: app.clone(),
         agents: agents.clone(),
         secure_cookies,
+        live: web::live::Live::default(),
     });
     api::router_with(api::ApiState { app, agents }, dashboard)
 }

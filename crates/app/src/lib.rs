@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+pub mod dashboard;
 pub mod error;
 pub mod forecast;
 pub mod import;

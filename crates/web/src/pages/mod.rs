@@ -1,7 +1,9 @@
 //! The dashboard's pages, one module per menu section. Each module owns its routes, its view
 //! models (strings already formatted the Argentine way) and its templates.
 
+pub mod inicio;
 pub mod products;
+pub mod stock;
 
 use axum::Router;
 
@@ -9,15 +11,13 @@ use crate::WebState;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Redirect::to("/productos") }),
-        )
+        .merge(inicio::routes())
         .merge(products::routes())
+        .merge(stock::routes())
 }
 
 /// Each page module's Spanish → English table.
-pub const TRANSLATIONS: &[&[(&str, &str)]] = &[products::EN];
+pub const TRANSLATIONS: &[&[(&str, &str)]] = &[inicio::EN, products::EN, stock::EN];
 
 /// The list query every table page shares: the cursor of the page to show.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
