@@ -207,6 +207,26 @@ pub enum BenchCommand {
     /// Generates synthetic AFIP invoices with known content and reads them back: field-level
     /// accuracy per field and per degradation, and invoices per second.
     Ocr(BenchOcrArgs),
+    /// Server time (p50/p95/max) and weight of every dashboard page on 100,000 products and
+    /// 10,000,000 movements; exit 1 when a page's p95 exceeds 50 ms or it weighs over 200 KB.
+    Pages(BenchPagesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchPagesArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub products: i64,
+    #[arg(long, default_value_t = 10_000_000)]
+    pub movements: i64,
+    /// Requests per page (after two warm-up requests).
+    #[arg(long, default_value_t = 30)]
+    pub requests: usize,
+    /// SQLite file to reuse; built there (and kept) when it does not exist yet.
+    #[arg(long)]
+    pub reuse: Option<PathBuf>,
+    /// Also writes the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -418,9 +438,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Invoices(InvoicesCommand::Scan(args)) => invoices_scan(args),
         Command::Bench(BenchCommand::Ocr(args)) => bench_ocr(args),
+        Command::Bench(BenchCommand::Pages(args)) => {
+            let report = crate::bench_pages::run(crate::bench_pages::PagesArgs {
+                products: args.products.max(4),
+                movements: args.movements.max(1),
+                requests: args.requests.max(1),
+                reuse: args.reuse,
+                database_url: cli.database_url.clone(),
+            })
+            .await?;
+            report.print();
+            if let Some(path) = args.json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+                    .with_context(|| format!("escribiendo {}", path.display()))?;
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Bench(cmd) => {
             let (args, report) = match cmd {
-                BenchCommand::Ocr(_) => unreachable!("handled above"),
+                BenchCommand::Ocr(_) | BenchCommand::Pages(_) => bail!("se atiende arriba"),
                 BenchCommand::Pricing(args) => {
                     return bench_pricing(args, cli.database_url.clone()).await;
                 }

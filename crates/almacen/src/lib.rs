@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod backup;
 pub mod bench;
+pub mod bench_pages;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -225,7 +225,8 @@ fn daily_chart(title: &'static str, rows: &[DailySales], today: NaiveDate, days:
         }
     }
     let (width, height) = (days * 8, 120i64);
-    let max = totals.iter().copied().max().unwrap_or(0).max(1);
+    let top = totals.iter().copied().max().unwrap_or(0);
+    let max = top.max(1);
     let bars = totals
         .iter()
         .enumerate()
@@ -246,7 +247,7 @@ fn daily_chart(title: &'static str, rows: &[DailySales], today: NaiveDate, days:
         width,
         height,
         bars,
-        max: format::money(Money::from_minor(max)),
+        max: format::money(Money::from_minor(top)),
     }
 }
 

@@ -47,6 +47,7 @@ pub const EN: &[(&str, &str)] = &[
     ("Contado", "Counted"),
     ("Críticos", "Critical"),
     ("Déficit", "Deficit"),
+    ("productos en stock crítico", "products at critical stock"),
     ("Desde", "From"),
     ("Destino", "To"),
     ("Devolución", "Return"),
@@ -316,6 +317,9 @@ async fn levels_csv(
 pub struct CriticalFilter {
     #[serde(default)]
     pub location: String,
+    /// Page number, from 1; the report is computed whole (it is sorted by deficit).
+    #[serde(default)]
+    pub pagina: Option<usize>,
 }
 
 pub struct CriticalRow {
@@ -336,6 +340,8 @@ struct CriticalPage {
     location: String,
     locations: Vec<Location>,
     rows: Vec<CriticalRow>,
+    total: String,
+    next: Option<String>,
     export: String,
 }
 
@@ -384,7 +390,13 @@ async fn critical(
     viewer: Viewer,
     Query(f): Query<CriticalFilter>,
 ) -> Result<Response, PageError> {
-    let (locations, location, rows) = critical_rows(&state, &viewer, &f).await?;
+    let (locations, location, mut rows) = critical_rows(&state, &viewer, &f).await?;
+    let page = f.pagina.unwrap_or(1).max(1);
+    let total = format::count(rows.len() as i64);
+    let skip = (page - 1) * PAGE_SIZE as usize;
+    let next = (rows.len() > skip + PAGE_SIZE as usize)
+        .then(|| qs(&[("location", &location), ("pagina", &(page + 1).to_string())]));
+    rows = rows.into_iter().skip(skip).take(PAGE_SIZE as usize).collect();
     Ok(render(
         &CriticalPage {
             chrome: viewer.chrome("/stock", "Stock crítico"),
@@ -392,6 +404,8 @@ async fn critical(
             location,
             locations,
             rows,
+            total,
+            next,
         },
         viewer.t,
     ))
@@ -782,6 +796,26 @@ fn field_error(e: app::Error, line: Option<usize>, t: Tr) -> Result<(&'static st
     }
 }
 
+/// Whether a product has exactly this SKU or barcode.
+async fn product_exists(state: &WebState, viewer: &Viewer, code: &str) -> Result<bool, PageError> {
+    let page = state
+        .app
+        .products(
+            &viewer.principal,
+            ProductQuery {
+                q: Some(code.to_owned()),
+                active: None,
+                ..Default::default()
+            },
+            PageRequest::first(20),
+        )
+        .await
+        .map_err(|e| PageError::from_app(e, viewer.t))?;
+    Ok(page.items.iter().any(|p| {
+        p.sku.eq_ignore_ascii_case(code) || p.barcodes.iter().any(|b| b.code == code)
+    }))
+}
+
 fn product_by_code(code: &str) -> (Option<String>, Option<String>) {
     // Barcodes are digits (EAN/UPC); anything else is a SKU.
     if code.len() >= 8 && code.chars().all(|c| c.is_ascii_digit()) {
@@ -832,10 +866,18 @@ async fn transfer(
         })
         .collect();
     if errors.is_empty() {
-        // Every line is checked before any is written.
+        // Every line is checked, its product included, before any is written.
         for (n, input) in &inputs {
             if let Err(e) = input.clone().parse() {
                 errors.push(field_error(e, Some(*n), t)?);
+                break;
+            }
+            let code = input.sku.as_deref().or(input.barcode.as_deref()).unwrap_or("");
+            if !product_exists(&state, &viewer, code).await? {
+                errors.push((
+                    "lineas",
+                    format!("línea {n}: no hay un producto con SKU o código de barras «{code}»"),
+                ));
                 break;
             }
         }
