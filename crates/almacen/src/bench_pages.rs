@@ -28,7 +28,10 @@ pub const PAGES: &[(&str, &str)] = &[
     ("Productos: búsqueda", "/productos?q=Producto+4711"),
     ("Productos: CSV primera página", "/productos?estado=todos"),
     ("Stock", "/stock"),
-    ("Stock por ubicación y producto", "/stock?location=S02&q=B004711"),
+    (
+        "Stock por ubicación y producto",
+        "/stock?location=S02&q=B004711",
+    ),
     ("Stock crítico", "/stock/criticos"),
     ("Stock crítico S01", "/stock/criticos?location=S01"),
     ("Movimientos", "/stock/movimientos"),
@@ -110,7 +113,11 @@ impl PagesReport {
                 p.p95_ms,
                 p.max_ms,
                 p.kb,
-                if p.ok { "" } else { "  ← FUERA DE PRESUPUESTO" }
+                if p.ok {
+                    ""
+                } else {
+                    "  ← FUERA DE PRESUPUESTO"
+                }
             );
         }
         println!(
@@ -137,7 +144,12 @@ async fn exec(pool: &sqlx::AnyPool, sql: &str) -> anyhow::Result<u64> {
 }
 
 /// Writes the shop into an empty, migrated SQLite database.
-async fn build(pool: &sqlx::AnyPool, products: i64, movements: i64, now: i64) -> anyhow::Result<()> {
+async fn build(
+    pool: &sqlx::AnyPool,
+    products: i64,
+    movements: i64,
+    now: i64,
+) -> anyhow::Result<()> {
     let p = products;
     let c = p * STORES;
     let m = movements;
@@ -210,7 +222,9 @@ async fn build(pool: &sqlx::AnyPool, products: i64, movements: i64, now: i64) ->
         .replace("C)", &format!("{c})"))
         .replace("% P", &format!("% {p}"))
         .replace("/ P", &format!("/ {p}"));
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await?;
         let lines = format!(
             "WITH RECURSIVE n(m) AS (SELECT {from} UNION ALL SELECT m + 1 FROM n WHERE m < {last}) \
              INSERT INTO sale_lines (sale_id, line_no, product_id, quantity, unit_price, gross, line_discount, ticket_discount, total, net, vat, vat_bp, unit_cost) \
@@ -223,7 +237,9 @@ async fn build(pool: &sqlx::AnyPool, products: i64, movements: i64, now: i64) ->
         .replace("C)", &format!("{c})"))
         .replace("% P", &format!("% {p}"))
         .replace("/ P", &format!("/ {p}"));
-        sqlx::query(sqlx::AssertSqlSafe(lines)).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(lines))
+            .execute(&mut *tx)
+            .await?;
         let (first_sale, last_sale) = (from / 4 + 1, (to - 1) / 4 + 1);
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO sales (id, shift_id, location_id, subtotal, discount, total, paid, change_given, status, actor, created_at) \
@@ -276,12 +292,15 @@ pub async fn run(args: PagesArgs) -> anyhow::Result<PagesReport> {
         (Some(u), _) => (u.clone(), false, None),
         (None, Some(path)) => (format!("sqlite://{}", path.display()), !path.exists(), None),
         (None, None) => {
-            let path = std::env::temp_dir().join(format!("almacen-bench-pages-{}.db", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("almacen-bench-pages-{}.db", std::process::id()));
             (format!("sqlite://{}", path.display()), true, Some(path))
         }
     };
     if !database_url.starts_with("sqlite:") && fresh {
-        bail!("bench pages genera los datos solo sobre SQLite; con PostgreSQL use una base ya cargada");
+        bail!(
+            "bench pages genera los datos solo sobre SQLite; con PostgreSQL use una base ya cargada"
+        );
     }
     let cfg = Config {
         database_url,

@@ -37,7 +37,9 @@ async fn sell(s: &TestServer, shift: i64, qty: &str) -> i64 {
 }
 
 fn figure(html: &str, id: &str) -> String {
-    let at = html.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("{id} in {html}"));
+    let at = html
+        .find(&format!("id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("{id} in {html}"));
     let rest = &html[at + id.len() + 6..];
     rest.split('<').next().unwrap().to_owned()
 }
@@ -47,10 +49,31 @@ fn periods(html: &str) -> Vec<(String, String, String)> {
     html.split("<div class=\"card period")
         .skip(1)
         .map(|card| {
-            let total = card.split("<p class=\"figure\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+            let total = card
+                .split("<p class=\"figure\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_owned();
             let cmp = card.split("<p class=\"compare\">").nth(1).unwrap();
-            let previous = cmp.split("Anterior: ").nth(1).unwrap().split(" <").next().unwrap().to_owned();
-            let change = cmp.split("<span class=\"change\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+            let previous = cmp
+                .split("Anterior: ")
+                .nth(1)
+                .unwrap()
+                .split(" <")
+                .next()
+                .unwrap()
+                .to_owned();
+            let change = cmp
+                .split("<span class=\"change\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_owned();
             (total, previous, change)
         })
         .collect()
@@ -70,7 +93,10 @@ async fn inicio_figures_match_hand_computed_sales_and_the_direct_aggregate(engin
         .await
         .ok(201);
     let shift = s
-        .post("/api/v1/shifts", json!({"location": "S01", "till": "1", "opening_float": "0"}))
+        .post(
+            "/api/v1/shifts",
+            json!({"location": "S01", "till": "1", "opening_float": "0"}),
+        )
         .await
         .ok(201)["id"]
         .as_i64()
@@ -103,10 +129,32 @@ async fn inicio_figures_match_hand_computed_sales_and_the_direct_aggregate(engin
 
     let mut b = Browser::new(&s.base);
     b.login("admin", ADMIN_PASSWORD).await;
-    let expect = |html: &str, today: &str, change: &str, week: &str, month: &str, ticket: &str, margin: &str| {
+    let expect = |html: &str,
+                  today: &str,
+                  change: &str,
+                  week: &str,
+                  month: &str,
+                  ticket: &str,
+                  margin: &str| {
         let p = periods(html);
-        assert_eq!(p[0], (today.into(), "$ 121,00".into(), change.into()), "hoy");
-        assert_eq!(p[1], (week.into(), "$ 363,00".into(), if week == "$ 363,00" { "0,0 %".into() } else { "+33,3 %".into() }), "semana");
+        assert_eq!(
+            p[0],
+            (today.into(), "$ 121,00".into(), change.into()),
+            "hoy"
+        );
+        assert_eq!(
+            p[1],
+            (
+                week.into(),
+                "$ 363,00".into(),
+                if week == "$ 363,00" {
+                    "0,0 %".into()
+                } else {
+                    "+33,3 %".into()
+                }
+            ),
+            "semana"
+        );
         assert_eq!(p[2].0, month, "mes");
         assert_eq!(p[2].1, "$ 121,00", "mes anterior");
         assert_eq!(figure(html, "ticket-promedio"), ticket);
@@ -119,7 +167,9 @@ async fn inicio_figures_match_hand_computed_sales_and_the_direct_aggregate(engin
     let html = res.text().await.unwrap();
     // Today 3 − 1 units = 242; week 121 + 242 = 363 against 363 on 17/11; month 363 + 121 + 121
     // + 242 = 847 against 121 on 10/10; 4 tickets; margin 7 units × (100 − 60) = 280.
-    expect(&html, "$ 242,00", "+100,0 %", "$ 363,00", "$ 847,00", "$ 211,75", "$ 280,00");
+    expect(
+        &html, "$ 242,00", "+100,0 %", "$ 363,00", "$ 847,00", "$ 211,75", "$ 280,00",
+    );
     assert!(html.contains("+600,0 %"), "{html}");
     assert!(html.contains("40,0 %"), "margin percent: {html}");
     // Stock at cost: 30 − 14 sold + 1 returned = 17 units × 60,00.
@@ -133,7 +183,9 @@ async fn inicio_figures_match_hand_computed_sales_and_the_direct_aggregate(engin
     let (tickets, returns) = s.app.refresh_sales_rollup().await.unwrap();
     assert_eq!((tickets, returns), (6, 1));
     let html = b.get("/").await.text().await.unwrap();
-    expect(&html, "$ 242,00", "+100,0 %", "$ 363,00", "$ 847,00", "$ 211,75", "$ 280,00");
+    expect(
+        &html, "$ 242,00", "+100,0 %", "$ 363,00", "$ 847,00", "$ 211,75", "$ 280,00",
+    );
     // A second refresh folds nothing twice.
     assert_eq!(s.app.refresh_sales_rollup().await.unwrap(), (0, 0));
 
@@ -141,7 +193,9 @@ async fn inicio_figures_match_hand_computed_sales_and_the_direct_aggregate(engin
     sell(&s, shift, "1").await;
     let html = b.get("/?parcial=1").await.text().await.unwrap();
     assert!(!html.contains("<html"), "the live panel is a fragment");
-    expect(&html, "$ 363,00", "+200,0 %", "$ 484,00", "$ 968,00", "$ 193,60", "$ 320,00");
+    expect(
+        &html, "$ 363,00", "+200,0 %", "$ 484,00", "$ 968,00", "$ 193,60", "$ 320,00",
+    );
 
     // Rollup + tail equals the direct aggregate of the sales report, day by day.
     let sys = app::Principal::system();
@@ -149,16 +203,35 @@ async fn inicio_figures_match_hand_computed_sales_and_the_direct_aggregate(engin
     let to = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
     let direct = s
         .app
-        .sales_summary(&sys, app::reports::SalesQuery { from, to, group_by: app::reports::SalesGrouping::Day })
+        .sales_summary(
+            &sys,
+            app::reports::SalesQuery {
+                from,
+                to,
+                group_by: app::reports::SalesGrouping::Day,
+            },
+        )
         .await
         .unwrap();
     let rolled = s.app.daily_sales(&sys, from, to).await.unwrap();
     for row in &direct.rows {
         let day: NaiveDate = row.key.parse().unwrap();
         let mine: Vec<_> = rolled.iter().filter(|r| r.day == day).collect();
-        assert_eq!(row.total.minor(), mine.iter().map(|r| r.total).sum::<i64>(), "total {day}");
-        assert_eq!(row.net.minor(), mine.iter().map(|r| r.net).sum::<i64>(), "net {day}");
-        assert_eq!(row.tickets, mine.iter().map(|r| r.tickets).sum::<i64>(), "tickets {day}");
+        assert_eq!(
+            row.total.minor(),
+            mine.iter().map(|r| r.total).sum::<i64>(),
+            "total {day}"
+        );
+        assert_eq!(
+            row.net.minor(),
+            mine.iter().map(|r| r.net).sum::<i64>(),
+            "net {day}"
+        );
+        assert_eq!(
+            row.tickets,
+            mine.iter().map(|r| r.tickets).sum::<i64>(),
+            "tickets {day}"
+        );
         assert_eq!(
             row.cost,
             app::dashboard::cost_of_milli(mine.iter().map(|r| r.cost_milli).sum::<i64>()),
@@ -180,7 +253,10 @@ async fn money_cards_need_reports_permission(engine: Engine) {
     let res = b.get("/").await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    assert!(!html.contains("card period"), "a cashier sees no sales figures");
+    assert!(
+        !html.contains("card period"),
+        "a cashier sees no sales figures"
+    );
     assert!(!html.contains("valor-stock"), "nor the stock value");
     assert!(html.contains("id=\"criticos\""), "but the stock counts");
     assert!(html.contains("Alertas abiertas"));
@@ -205,7 +281,11 @@ async fn live_stream_announces_a_new_alert(engine: Engine) {
     let mut seen = String::new();
     // The hello event first, so the browser knows it is connected.
     while !seen.contains("event: listo") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk()).await.unwrap().unwrap().unwrap();
+        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     // Let the node's loop take its first reading, then raise an alert.
@@ -228,7 +308,11 @@ async fn live_stream_announces_a_new_alert(engine: Engine) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !seen.contains("event: alertas") {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let chunk = tokio::time::timeout(left, res.chunk()).await.expect("an alertas event").unwrap().unwrap();
+        let chunk = tokio::time::timeout(left, res.chunk())
+            .await
+            .expect("an alertas event")
+            .unwrap()
+            .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     // The panel the script fetches then shows the alert, escaped.

@@ -84,21 +84,42 @@ async fn levels_and_critical_stock_show_the_right_rows(engine: Engine) {
     let s = shop(engine).await;
     let mut b = admin(&s).await;
     let html = b.get("/stock").await.text().await.unwrap();
-    let mut got: Vec<(String, String)> = rows(&html, "niveles").into_iter().map(|r| (r[2].clone(), r[5].clone())).collect();
+    let mut got: Vec<(String, String)> = rows(&html, "niveles")
+        .into_iter()
+        .map(|r| (r[2].clone(), r[5].clone()))
+        .collect();
     got.sort();
-    assert_eq!(got, vec![("DEP".into(), "10".into()), ("S01".into(), "5".into()), ("S02".into(), "7".into())]);
+    assert_eq!(
+        got,
+        vec![
+            ("DEP".into(), "10".into()),
+            ("S01".into(), "5".into()),
+            ("S02".into(), "7".into())
+        ]
+    );
     assert!(html.contains("Arroz &#60;largo&#62;"), "names are escaped");
 
-    let html = b.get("/stock?location=S02&q=7790001000019").await.text().await.unwrap();
+    let html = b
+        .get("/stock?location=S02&q=7790001000019")
+        .await
+        .text()
+        .await
+        .unwrap();
     let r = rows(&html, "niveles");
     assert_eq!(r.len(), 1);
-    assert_eq!((r[0][0].as_str(), r[0][2].as_str(), r[0][5].as_str()), ("ARZ", "S02", "7"));
+    assert_eq!(
+        (r[0][0].as_str(), r[0][2].as_str(), r[0][5].as_str()),
+        ("ARZ", "S02", "7")
+    );
 
     // S01 holds 5 against 10 × the seasonal factor; S02's 7 is above 4 × factor.
     let html = b.get("/stock/criticos").await.text().await.unwrap();
     let r = rows(&html, "criticos");
     assert_eq!(r.len(), 1, "{html}");
-    assert_eq!((r[0][0].as_str(), r[0][2].as_str(), r[0][5].as_str()), ("ARZ", "S01", "5"));
+    assert_eq!(
+        (r[0][0].as_str(), r[0][2].as_str(), r[0][5].as_str()),
+        ("ARZ", "S01", "5")
+    );
     let factor = s.app.settings.seasonal.factor_for(s.app.clock.today());
     let threshold = 10 * factor;
     let deficit = domain::Qty::from_milli(threshold - 5000).format_ar();
@@ -112,8 +133,17 @@ async fn levels_and_critical_stock_show_the_right_rows(engine: Engine) {
         "\u{feff}SKU;Nombre;Ubicación;Lote;Vence;En stock\r\nARZ;Arroz <largo>;DEP;;;10\r\n"
     );
     let csv = b.get("/stock/criticos.csv").await.text().await.unwrap();
-    assert!(csv.starts_with("\u{feff}SKU;Nombre;Ubicación;Mínimo;Umbral;En stock;Déficit\r\n"), "{csv}");
-    assert!(csv.contains(&format!("ARZ;Arroz <largo>;S01;10;{};5;{deficit}\r\n", domain::Qty::from_milli(threshold).format_ar())), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}SKU;Nombre;Ubicación;Mínimo;Umbral;En stock;Déficit\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            "ARZ;Arroz <largo>;S01;10;{};5;{deficit}\r\n",
+            domain::Qty::from_milli(threshold).format_ar()
+        )),
+        "{csv}"
+    );
 }
 
 async fn a_user_limited_to_a_location_sees_and_acts_only_there(engine: Engine) {
@@ -141,11 +171,22 @@ async fn a_user_limited_to_a_location_sees_and_acts_only_there(engine: Engine) {
     let page = b.get("/stock/transferencias").await.text().await.unwrap();
     let csrf = Browser::csrf_of(&page);
     let res = b
-        .post_form("/stock/transferencias", &[("csrf", &csrf), ("origen", "DEP"), ("destino", "S01"), ("lineas", "ARZ 2")])
+        .post_form(
+            "/stock/transferencias",
+            &[
+                ("csrf", &csrf),
+                ("origen", "DEP"),
+                ("destino", "S01"),
+                ("lineas", "ARZ 2"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("no tiene permiso para operar en la ubicación DEP"), "{html}");
+    assert!(
+        html.contains("no tiene permiso para operar en la ubicación DEP"),
+        "{html}"
+    );
     let products = s.get("/api/v1/products?q=ARZ").await;
     let id = products.ok(200)["items"][0]["id"].as_i64().unwrap();
     assert_eq!(s.on_hand(id, "DEP").await, "10");
@@ -160,46 +201,107 @@ async fn transfer_form_moves_stock_and_explains_errors(engine: Engine) {
 
     // The same location twice: Spanish error on «destino», input kept.
     let res = b
-        .post_form("/stock/transferencias", &[("csrf", &csrf), ("origen", "DEP"), ("destino", "DEP"), ("lineas", "ARZ 3")])
+        .post_form(
+            "/stock/transferencias",
+            &[
+                ("csrf", &csrf),
+                ("origen", "DEP"),
+                ("destino", "DEP"),
+                ("lineas", "ARZ 3"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("<select id=\"destino\" name=\"destino\" aria-invalid=\"true\""), "{html}");
+    assert!(
+        html.contains("<select id=\"destino\" name=\"destino\" aria-invalid=\"true\""),
+        "{html}"
+    );
     assert!(html.contains("<p class=\"field-error\" id=\"destino-error\">el origen y el destino deben ser distintos</p>"), "{html}");
     assert!(html.contains(">ARZ 3</textarea>"), "lines kept: {html}");
 
     // An unknown product and a bad quantity point at their line.
     let res = b
-        .post_form("/stock/transferencias", &[("csrf", &csrf), ("origen", "DEP"), ("destino", "S01"), ("lineas", "ARZ 1\nNOEXISTE 2")])
+        .post_form(
+            "/stock/transferencias",
+            &[
+                ("csrf", &csrf),
+                ("origen", "DEP"),
+                ("destino", "S01"),
+                ("lineas", "ARZ 1\nNOEXISTE 2"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"lineas-error\">línea 2:"), "{html}");
     let res = b
-        .post_form("/stock/transferencias", &[("csrf", &csrf), ("origen", "DEP"), ("destino", "S01"), ("lineas", "ARZ muchos")])
+        .post_form(
+            "/stock/transferencias",
+            &[
+                ("csrf", &csrf),
+                ("origen", "DEP"),
+                ("destino", "S01"),
+                ("lineas", "ARZ muchos"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains("id=\"lineas-error\">línea 1:"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("id=\"lineas-error\">línea 1:")
+    );
     // Too much: the ledger refuses it and says so.
     let res = b
-        .post_form("/stock/transferencias", &[("csrf", &csrf), ("origen", "DEP"), ("destino", "S01"), ("lineas", "ARZ 50")])
+        .post_form(
+            "/stock/transferencias",
+            &[
+                ("csrf", &csrf),
+                ("origen", "DEP"),
+                ("destino", "S01"),
+                ("lineas", "ARZ 50"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
     // No token, no transfer.
     let res = b
-        .post_form("/stock/transferencias", &[("origen", "DEP"), ("destino", "S01"), ("lineas", "ARZ 3")])
+        .post_form(
+            "/stock/transferencias",
+            &[("origen", "DEP"), ("destino", "S01"), ("lineas", "ARZ 3")],
+        )
         .await;
     assert_eq!(res.status(), 403);
 
     // By SKU and by barcode (scanned twice = 2 more).
     let res = b
-        .post_form("/stock/transferencias", &[("csrf", &csrf), ("origen", "DEP"), ("destino", "S01"), ("lineas", "ARZ 3\n7790001000019 2\n")])
+        .post_form(
+            "/stock/transferencias",
+            &[
+                ("csrf", &csrf),
+                ("origen", "DEP"),
+                ("destino", "S01"),
+                ("lineas", "ARZ 3\n7790001000019 2\n"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/stock/transferencias?ok=4");
-    let html = b.get("/stock/transferencias?ok=4").await.text().await.unwrap();
-    assert!(html.contains("Transferencia registrada: 4 movimientos"), "{html}");
-    let id = s.get("/api/v1/products?q=ARZ").await.ok(200)["items"][0]["id"].as_i64().unwrap();
+    let html = b
+        .get("/stock/transferencias?ok=4")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Transferencia registrada: 4 movimientos"),
+        "{html}"
+    );
+    let id = s.get("/api/v1/products?q=ARZ").await.ok(200)["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     assert_eq!(s.on_hand(id, "DEP").await, "5");
     assert_eq!(s.on_hand(id, "S01").await, "10");
     assert!(s.ledger_ok().await);
@@ -213,26 +315,60 @@ async fn count_form_sets_the_counted_quantity_by_barcode(engine: Engine) {
     let page = b.get("/stock/conteos").await.text().await.unwrap();
     let csrf = Browser::csrf_of(&page);
     let res = b
-        .post_form("/stock/conteos", &[("csrf", &csrf), ("location", ""), ("lineas", "7790001000019 4")])
+        .post_form(
+            "/stock/conteos",
+            &[
+                ("csrf", &csrf),
+                ("location", ""),
+                ("lineas", "7790001000019 4"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("id=\"location-error\">elija la ubicación contada</p>"), "{html}");
+    assert!(
+        html.contains("id=\"location-error\">elija la ubicación contada</p>"),
+        "{html}"
+    );
     assert!(html.contains(">7790001000019 4</textarea>"));
     let res = b
-        .post_form("/stock/conteos", &[("csrf", &csrf), ("location", "S02"), ("lineas", "7790001000019 -4")])
+        .post_form(
+            "/stock/conteos",
+            &[
+                ("csrf", &csrf),
+                ("location", "S02"),
+                ("lineas", "7790001000019 -4"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains("id=\"lineas-error\">línea 1:"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("id=\"lineas-error\">línea 1:")
+    );
     let res = b
-        .post_form("/stock/conteos", &[("csrf", &csrf), ("location", "S02"), ("lineas", "7790001000019 4")])
+        .post_form(
+            "/stock/conteos",
+            &[
+                ("csrf", &csrf),
+                ("location", "S02"),
+                ("lineas", "7790001000019 4"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    let id = s.get("/api/v1/products?q=ARZ").await.ok(200)["items"][0]["id"].as_i64().unwrap();
+    let id = s.get("/api/v1/products?q=ARZ").await.ok(200)["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     assert_eq!(s.on_hand(id, "S02").await, "4");
     // Elsewhere: refused.
     let res = b
-        .post_form("/stock/conteos", &[("csrf", &csrf), ("location", "S01"), ("lineas", "ARZ 1")])
+        .post_form(
+            "/stock/conteos",
+            &[("csrf", &csrf), ("location", "S01"), ("lineas", "ARZ 1")],
+        )
         .await;
     assert_eq!(res.status(), 422);
     assert_eq!(s.on_hand(id, "S01").await, "5");
@@ -246,28 +382,61 @@ async fn movement_log_filters_by_kind_and_argentine_dates(engine: Engine) {
     let mut b = admin(&s).await;
     let html = b.get("/stock/movimientos").await.text().await.unwrap();
     assert_eq!(rows(&html, "movimientos").len(), 4);
-    let html = b.get("/stock/movimientos?kind=issue").await.text().await.unwrap();
+    let html = b
+        .get("/stock/movimientos?kind=issue")
+        .await
+        .text()
+        .await
+        .unwrap();
     let r = rows(&html, "movimientos");
     assert_eq!(r.len(), 1);
-    assert_eq!((r[0][2].as_str(), r[0][3].as_str(), r[0][4].as_str()), ("DEP", "Egreso", "-1"));
+    assert_eq!(
+        (r[0][2].as_str(), r[0][3].as_str(), r[0][4].as_str()),
+        ("DEP", "Egreso", "-1")
+    );
     let today = s.app.clock.today();
     let d = today.format("%d/%m/%Y").to_string();
-    let html = b.get(&format!("/stock/movimientos?desde={d}&hasta={d}&location=S01")).await.text().await.unwrap();
+    let html = b
+        .get(&format!(
+            "/stock/movimientos?desde={d}&hasta={d}&location=S01"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(rows(&html, "movimientos").len(), 1);
-    let tomorrow = (today + chrono::Duration::days(1)).format("%d/%m/%Y").to_string();
-    let html = b.get(&format!("/stock/movimientos?desde={tomorrow}")).await.text().await.unwrap();
+    let tomorrow = (today + chrono::Duration::days(1))
+        .format("%d/%m/%Y")
+        .to_string();
+    let html = b
+        .get(&format!("/stock/movimientos?desde={tomorrow}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(rows(&html, "movimientos").is_empty());
 
     let res = b.get("/stock/movimientos?desde=31/02/2026&hasta=hoy").await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("id=\"desde-error\">«31/02/2026» no es una fecha válida; use DD/MM/AAAA"), "{html}");
+    assert!(
+        html.contains("id=\"desde-error\">«31/02/2026» no es una fecha válida; use DD/MM/AAAA"),
+        "{html}"
+    );
     assert!(html.contains("value=\"31/02/2026\""), "input kept");
     assert!(html.contains("id=\"hasta\" name=\"hasta\" value=\"hoy\" placeholder=\"DD/MM/AAAA\" inputmode=\"numeric\" size=\"10\" aria-invalid=\"true\""), "{html}");
 
-    let csv = b.get("/stock/movimientos.csv?kind=issue").await.text().await.unwrap();
+    let csv = b
+        .get("/stock/movimientos.csv?kind=issue")
+        .await
+        .text()
+        .await
+        .unwrap();
     let lines: Vec<&str> = csv.split("\r\n").collect();
-    assert_eq!(lines[0], "\u{feff}ID;Fecha;SKU;Ubicación;Tipo;Cantidad;Después;Lote;Documento;Usuario");
+    assert_eq!(
+        lines[0],
+        "\u{feff}ID;Fecha;SKU;Ubicación;Tipo;Cantidad;Después;Lote;Documento;Usuario"
+    );
     assert!(lines[1].ends_with(";ARZ;DEP;Egreso;-1;9;;;admin"), "{csv}");
     assert_eq!(lines.len(), 3);
 }

@@ -150,8 +150,8 @@ impl App {
             .critical_stock(&sys, crate::stock::CriticalQuery::default())
             .await?
         {
-            if let Some(r) = id_of(&c.location)
-                .and_then(|id| rows.iter_mut().find(|r| r.location_id == id))
+            if let Some(r) =
+                id_of(&c.location).and_then(|id| rows.iter_mut().find(|r| r.location_id == id))
             {
                 r.critical += 1;
                 if !c.on_hand.is_positive() {

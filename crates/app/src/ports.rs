@@ -383,8 +383,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<crate::dashboard::DailySales>>;
     /// Stock value at current cost per location id, in centavos.
     async fn stock_value_now(&self) -> Result<Vec<(i64, i64)>>;
-    async fn save_stock_snapshot(&self, rows: Vec<crate::dashboard::StockSnapshotRow>)
-    -> Result<()>;
+    async fn save_stock_snapshot(
+        &self,
+        rows: Vec<crate::dashboard::StockSnapshotRow>,
+    ) -> Result<()>;
     async fn stock_snapshot(&self) -> Result<Vec<crate::dashboard::StockSnapshotRow>>;
     async fn live_marks(&self) -> Result<crate::dashboard::LiveMarks>;
 }

@@ -276,7 +276,11 @@ async fn read_daily_sales(
     let mut acc: BTreeMap<Key, Acc> = BTreeMap::new();
     for r in &rows {
         acc.insert(
-            (get(r, "day")?, get(r, "location_id")?, get(r, "category_id")?),
+            (
+                get(r, "day")?,
+                get(r, "location_id")?,
+                get(r, "category_id")?,
+            ),
             Acc {
                 category: get(r, "category")?,
                 tickets: get(r, "tickets")?,
@@ -328,7 +332,10 @@ pub(crate) async fn stock_value_now(store: &SqlStore) -> Result<Vec<(i64, i64)>>
     .await
     .map_err(db_error)?;
     // on_hand is in thousandths: round each location once, half up (values are never negative).
-    Ok(rows.into_iter().map(|(l, v)| (l, (v + 500) / 1000)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(l, v)| (l, (v + 500) / 1000))
+        .collect())
 }
 
 pub(crate) async fn save_stock_snapshot(

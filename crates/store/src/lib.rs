@@ -957,10 +957,7 @@ impl app::Store for SqlStore {
     async fn stock_value_now(&self) -> Result<Vec<(i64, i64)>> {
         dashboard::stock_value_now(self).await
     }
-    async fn save_stock_snapshot(
-        &self,
-        rows: Vec<app::dashboard::StockSnapshotRow>,
-    ) -> Result<()> {
+    async fn save_stock_snapshot(&self, rows: Vec<app::dashboard::StockSnapshotRow>) -> Result<()> {
         dashboard::save_stock_snapshot(self, rows).await
     }
     async fn stock_snapshot(&self) -> Result<Vec<app::dashboard::StockSnapshotRow>> {

@@ -118,7 +118,9 @@ pub async fn events(State(state): State<WebState>, viewer: Viewer) -> Response {
         return e.into_response();
     }
     let rx = state.live.subscribe(&state.app);
-    let hello = futures_util::stream::once(async { Ok::<Event, Infallible>(Event::default().event("listo").data("1")) });
+    let hello = futures_util::stream::once(async {
+        Ok::<Event, Infallible>(Event::default().event("listo").data("1"))
+    });
     let changes = futures_util::stream::unfold(rx, |mut rx| async move {
         loop {
             match rx.recv().await {

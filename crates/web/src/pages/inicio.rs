@@ -45,7 +45,10 @@ pub const EN: &[(&str, &str)] = &[
     ("Valor del stock al costo", "Stock value at cost"),
     ("Ventas diarias, 30 días", "Daily sales, 30 days"),
     ("Ventas diarias, 90 días", "Daily sales, 90 days"),
-    ("Ventas por categoría del mes", "Sales by category this month"),
+    (
+        "Ventas por categoría del mes",
+        "Sales by category this month",
+    ),
     ("Ventas", "Sales"),
     ("en curso", "running"),
     ("correcto", "succeeded"),
@@ -195,7 +198,11 @@ pub fn sum(rows: &[DailySales], from: NaiveDate, to: NaiveDate) -> Sum {
         })
 }
 
-fn period(label: &'static str, rows: &[DailySales], span: (NaiveDate, NaiveDate, NaiveDate, NaiveDate)) -> PeriodCard {
+fn period(
+    label: &'static str,
+    rows: &[DailySales],
+    span: (NaiveDate, NaiveDate, NaiveDate, NaiveDate),
+) -> PeriodCard {
     let now = sum(rows, span.0, span.1).total;
     let before = sum(rows, span.2, span.3).total;
     let change = format::change_tenths(now, before);
@@ -203,10 +210,13 @@ fn period(label: &'static str, rows: &[DailySales], span: (NaiveDate, NaiveDate,
         label,
         total: format::money(Money::from_minor(now)),
         previous: format::money(Money::from_minor(before)),
-        change: change.map_or_else(|| "—".to_owned(), |c| {
-            let s = format::percent_tenths(c);
-            if c > 0 { format!("+{s}") } else { s }
-        }),
+        change: change.map_or_else(
+            || "—".to_owned(),
+            |c| {
+                let s = format::percent_tenths(c);
+                if c > 0 { format!("+{s}") } else { s }
+            },
+        ),
         trend: match change {
             Some(c) if c > 0 => "up",
             Some(c) if c < 0 => "down",
@@ -238,7 +248,11 @@ fn daily_chart(title: &'static str, rows: &[DailySales], today: NaiveDate, days:
                 y: height - h,
                 w: 6,
                 h,
-                title: format!("{} · {}", format::date(day), format::money(Money::from_minor(*t))),
+                title: format!(
+                    "{} · {}",
+                    format::date(day),
+                    format::money(Money::from_minor(*t))
+                ),
             }
         })
         .collect();
@@ -377,8 +391,12 @@ pub async fn panel(state: &WebState, viewer: &Viewer) -> Result<Panel, PageError
                     };
                     AgentRow {
                         name: a.name,
-                        last: a.last_run_at.map_or_else(|| "—".to_owned(), format::date_time),
-                        next: a.next_run_at.map_or_else(|| "—".to_owned(), format::date_time),
+                        last: a
+                            .last_run_at
+                            .map_or_else(|| "—".to_owned(), format::date_time),
+                        next: a
+                            .next_run_at
+                            .map_or_else(|| "—".to_owned(), format::date_time),
                         status,
                         class,
                     }
@@ -422,9 +440,33 @@ mod tests {
     fn periods_compare_the_same_span() {
         // Sunday 29/11/2026.
         let s = Spans::of(d(2026, 11, 29));
-        assert_eq!(s.day, (d(2026, 11, 29), d(2026, 11, 29), d(2026, 11, 28), d(2026, 11, 28)));
-        assert_eq!(s.week, (d(2026, 11, 23), d(2026, 11, 29), d(2026, 11, 16), d(2026, 11, 22)));
-        assert_eq!(s.month, (d(2026, 11, 1), d(2026, 11, 29), d(2026, 10, 1), d(2026, 10, 29)));
+        assert_eq!(
+            s.day,
+            (
+                d(2026, 11, 29),
+                d(2026, 11, 29),
+                d(2026, 11, 28),
+                d(2026, 11, 28)
+            )
+        );
+        assert_eq!(
+            s.week,
+            (
+                d(2026, 11, 23),
+                d(2026, 11, 29),
+                d(2026, 11, 16),
+                d(2026, 11, 22)
+            )
+        );
+        assert_eq!(
+            s.month,
+            (
+                d(2026, 11, 1),
+                d(2026, 11, 29),
+                d(2026, 10, 1),
+                d(2026, 10, 29)
+            )
+        );
         // 31 March against February, cut at its last day.
         let s = Spans::of(d(2027, 3, 31));
         assert_eq!(s.month.2, d(2027, 2, 1));

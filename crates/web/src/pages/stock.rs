@@ -40,7 +40,10 @@ const PAGE_SIZE: u32 = 50;
 pub const EN: &[(&str, &str)] = &[
     ("Agregar", "Add"),
     ("Ajuste", "Adjustment"),
-    ("Cantidades por código, una línea cada una: «código cantidad».", "Quantities by code, one per line: “code quantity”."),
+    (
+        "Cantidades por código, una línea cada una: «código cantidad».",
+        "Quantities by code, one per line: “code quantity”.",
+    ),
     ("Conteo", "Count"),
     ("Conteo registrado", "Count recorded"),
     ("Conteos", "Counts"),
@@ -60,7 +63,10 @@ pub const EN: &[(&str, &str)] = &[
     ("Lote", "Lot"),
     ("Mínimo", "Minimum"),
     ("Niveles", "Levels"),
-    ("No hay productos en stock crítico.", "No products at critical stock."),
+    (
+        "No hay productos en stock crítico.",
+        "No products at critical stock.",
+    ),
     ("Origen", "From"),
     ("Registrar conteo", "Record count"),
     ("Registrar transferencia", "Record transfer"),
@@ -137,7 +143,9 @@ fn pick_location(
             None
         });
     }
-    if mine.iter().any(|l| l.code.eq_ignore_ascii_case(asked)) || viewer.principal.locations.is_none() {
+    if mine.iter().any(|l| l.code.eq_ignore_ascii_case(asked))
+        || viewer.principal.locations.is_none()
+    {
         Ok(Some(asked.to_uppercase()))
     } else {
         Err(PageError::from_app(
@@ -148,7 +156,11 @@ fn pick_location(
 }
 
 /// The product a filter names by SKU, barcode or name: the first match.
-async fn find_product(state: &WebState, viewer: &Viewer, q: &str) -> Result<Option<i64>, PageError> {
+async fn find_product(
+    state: &WebState,
+    viewer: &Viewer,
+    q: &str,
+) -> Result<Option<i64>, PageError> {
     let q = q.trim();
     if q.is_empty() {
         return Ok(None);
@@ -171,8 +183,13 @@ async fn find_product(state: &WebState, viewer: &Viewer, q: &str) -> Result<Opti
 }
 
 fn qs(pairs: &[(&str, &str)]) -> String {
-    serde_urlencoded::to_string(pairs.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
-        .unwrap_or_default()
+    serde_urlencoded::to_string(
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- levels
@@ -284,7 +301,14 @@ async fn levels_csv(
     let (_, _, q) = level_query(&state, &viewer, &f).await?;
     let mut csv = Csv::new(
         "stock",
-        &["SKU", t.s("Nombre"), t.s("Ubicación"), t.s("Lote"), t.s("Vence"), t.s("En stock")],
+        &[
+            "SKU",
+            t.s("Nombre"),
+            t.s("Ubicación"),
+            t.s("Lote"),
+            t.s("Vence"),
+            t.s("En stock"),
+        ],
     );
     let mut request = PageRequest::first(app::page::MAX_LIMIT);
     let mut rows = 0;
@@ -300,7 +324,14 @@ async fn levels_csv(
                 UnitOfMeasure::Unit => l.on_hand.format_ar(),
                 _ => l.on_hand.format_ar_fixed3(),
             };
-            csv.row([r.sku.as_str(), &r.name, &r.location, &r.lot, &r.expiry, &qty]);
+            csv.row([
+                r.sku.as_str(),
+                &r.name,
+                &r.location,
+                &r.lot,
+                &r.expiry,
+                &qty,
+            ]);
         }
         rows += page.items.len();
         match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
@@ -396,7 +427,11 @@ async fn critical(
     let skip = (page - 1) * PAGE_SIZE as usize;
     let next = (rows.len() > skip + PAGE_SIZE as usize)
         .then(|| qs(&[("location", &location), ("pagina", &(page + 1).to_string())]));
-    rows = rows.into_iter().skip(skip).take(PAGE_SIZE as usize).collect();
+    rows = rows
+        .into_iter()
+        .skip(skip)
+        .take(PAGE_SIZE as usize)
+        .collect();
     Ok(render(
         &CriticalPage {
             chrome: viewer.chrome("/stock", "Stock crítico"),
@@ -420,10 +455,26 @@ async fn critical_csv(
     let (_, _, rows) = critical_rows(&state, &viewer, &f).await?;
     let mut csv = Csv::new(
         "stock-critico",
-        &["SKU", t.s("Nombre"), t.s("Ubicación"), t.s("Mínimo"), t.s("Umbral"), t.s("En stock"), t.s("Déficit")],
+        &[
+            "SKU",
+            t.s("Nombre"),
+            t.s("Ubicación"),
+            t.s("Mínimo"),
+            t.s("Umbral"),
+            t.s("En stock"),
+            t.s("Déficit"),
+        ],
     );
     for r in &rows {
-        csv.row([r.sku.as_str(), &r.name, &r.location, &r.min_stock, &r.threshold, &r.on_hand, &r.deficit]);
+        csv.row([
+            r.sku.as_str(),
+            &r.name,
+            &r.location,
+            &r.min_stock,
+            &r.threshold,
+            &r.on_hand,
+            &r.deficit,
+        ]);
     }
     Ok(csv.into_response())
 }
@@ -482,7 +533,10 @@ struct MovementsPage {
 
 impl MovementsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
 }
 
@@ -494,7 +548,9 @@ pub fn parse_date_ar(s: &str) -> Result<Option<NaiveDate>, String> {
     }
     NaiveDate::parse_from_str(s, "%d/%m/%Y")
         .map(Some)
-        .map_err(|_| format!("«{s}» no es una fecha válida; use DD/MM/AAAA, por ejemplo 28/11/2026"))
+        .map_err(|_| {
+            format!("«{s}» no es una fecha válida; use DD/MM/AAAA, por ejemplo 28/11/2026")
+        })
 }
 
 struct MovementPlan {
@@ -571,10 +627,17 @@ async fn movements(
     let (rows, next_cursor) = if plan.errors.is_empty() {
         let page = state
             .app
-            .movements(&viewer.principal, plan.query.clone(), f.paging.request(PAGE_SIZE))
+            .movements(
+                &viewer.principal,
+                plan.query.clone(),
+                f.paging.request(PAGE_SIZE),
+            )
             .await
             .map_err(|e| PageError::from_app(e, t))?;
-        (page.items.iter().map(movement_row).collect(), page.next_cursor)
+        (
+            page.items.iter().map(movement_row).collect(),
+            page.next_cursor,
+        )
     } else {
         (Vec::new(), None)
     };
@@ -626,11 +689,27 @@ async fn movements_csv(
     let t = viewer.t;
     let plan = movement_plan(&state, &viewer, &f).await?;
     if let Some((_, e)) = plan.errors.first() {
-        return Err(PageError::new(t, axum::http::StatusCode::UNPROCESSABLE_ENTITY, t.s("Dato inválido"), e.clone()));
+        return Err(PageError::new(
+            t,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            t.s("Dato inválido"),
+            e.clone(),
+        ));
     }
     let mut csv = Csv::new(
         "movimientos",
-        &["ID", t.s("Fecha"), "SKU", t.s("Ubicación"), t.s("Tipo"), t.s("Cantidad"), t.s("Después"), t.s("Lote"), "Documento", t.s("Usuario")],
+        &[
+            "ID",
+            t.s("Fecha"),
+            "SKU",
+            t.s("Ubicación"),
+            t.s("Tipo"),
+            t.s("Cantidad"),
+            t.s("Después"),
+            t.s("Lote"),
+            "Documento",
+            t.s("Usuario"),
+        ],
     );
     let mut request = PageRequest::first(app::page::MAX_LIMIT);
     let mut rows = 0;
@@ -643,7 +722,18 @@ async fn movements_csv(
         for m in &page.items {
             let r = movement_row(m);
             let id = r.id.to_string();
-            csv.row([id.as_str(), &r.at, &r.sku, &r.location, t.s(r.kind), &r.quantity, &r.after, &r.lot, &r.document, &r.user]);
+            csv.row([
+                id.as_str(),
+                &r.at,
+                &r.sku,
+                &r.location,
+                t.s(r.kind),
+                &r.quantity,
+                &r.after,
+                &r.lot,
+                &r.document,
+                &r.user,
+            ]);
         }
         rows += page.items.len();
         match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
@@ -686,7 +776,10 @@ struct LinesPage {
 
 impl LinesPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
 }
 
@@ -704,7 +797,10 @@ pub fn parse_lines(text: &str) -> Result<Vec<(usize, String, String)>, String> {
         let code = parts.next().unwrap_or_default().to_owned();
         let qty = parts.next().unwrap_or("1").replace(',', ".");
         if parts.next().is_some() {
-            return Err(format!("línea {}: escriba «código cantidad», sin más datos", i + 1));
+            return Err(format!(
+                "línea {}: escriba «código cantidad», sin más datos",
+                i + 1
+            ));
         }
         out.push((i + 1, code, qty));
     }
@@ -726,14 +822,22 @@ fn lines_page(
     } else {
         ("/stock/conteos", "Conteos")
     };
-    let done = form.ok.as_deref().and_then(|n| n.parse::<i64>().ok()).map(|n| {
-        let what = if mode == "transfer" {
-            viewer.t.s("Transferencia registrada")
-        } else {
-            viewer.t.s("Conteo registrado")
-        };
-        format!("{what}: {} {}", format::count(n), viewer.t.s("Movimientos").to_lowercase())
-    });
+    let done = form
+        .ok
+        .as_deref()
+        .and_then(|n| n.parse::<i64>().ok())
+        .map(|n| {
+            let what = if mode == "transfer" {
+                viewer.t.s("Transferencia registrada")
+            } else {
+                viewer.t.s("Conteo registrado")
+            };
+            format!(
+                "{what}: {} {}",
+                format::count(n),
+                viewer.t.s("Movimientos").to_lowercase()
+            )
+        });
     let failed = !errors.is_empty();
     let mut res = render(
         &LinesPage {
@@ -774,13 +878,18 @@ async fn count_form(
 }
 
 /// Maps an application error to the form field it concerns, in Spanish.
-fn field_error(e: app::Error, line: Option<usize>, t: Tr) -> Result<(&'static str, String), PageError> {
+fn field_error(
+    e: app::Error,
+    line: Option<usize>,
+    t: Tr,
+) -> Result<(&'static str, String), PageError> {
     let on_line = |m: String| match line {
         Some(n) => format!("línea {n}: {m}"),
         None => m,
     };
     match e {
-        app::Error::Invalid { field, message, .. } | app::Error::UnknownReference { field, message } => {
+        app::Error::Invalid { field, message, .. }
+        | app::Error::UnknownReference { field, message } => {
             let f = field.rsplit('.').next().unwrap_or("");
             Ok(match f {
                 "from" => ("origen", message),
@@ -789,7 +898,9 @@ fn field_error(e: app::Error, line: Option<usize>, t: Tr) -> Result<(&'static st
                 _ => ("lineas", on_line(message)),
             })
         }
-        app::Error::NotFound { entity, key } => Ok(("lineas", on_line(format!("{entity} {key} no existe")))),
+        app::Error::NotFound { entity, key } => {
+            Ok(("lineas", on_line(format!("{entity} {key} no existe"))))
+        }
         e @ app::Error::InsufficientStock(_) => Ok(("lineas", on_line(e.to_string()))),
         app::Error::Forbidden(m) => Ok(("location", m)),
         e => Err(PageError::from_app(e, t)),
@@ -811,9 +922,10 @@ async fn product_exists(state: &WebState, viewer: &Viewer, code: &str) -> Result
         )
         .await
         .map_err(|e| PageError::from_app(e, viewer.t))?;
-    Ok(page.items.iter().any(|p| {
-        p.sku.eq_ignore_ascii_case(code) || p.barcodes.iter().any(|b| b.code == code)
-    }))
+    Ok(page
+        .items
+        .iter()
+        .any(|p| p.sku.eq_ignore_ascii_case(code) || p.barcodes.iter().any(|b| b.code == code)))
 }
 
 fn product_by_code(code: &str) -> (Option<String>, Option<String>) {
@@ -872,7 +984,11 @@ async fn transfer(
                 errors.push(field_error(e, Some(*n), t)?);
                 break;
             }
-            let code = input.sku.as_deref().or(input.barcode.as_deref()).unwrap_or("");
+            let code = input
+                .sku
+                .as_deref()
+                .or(input.barcode.as_deref())
+                .unwrap_or("");
             if !product_exists(&state, &viewer, code).await? {
                 errors.push((
                     "lineas",
@@ -893,9 +1009,17 @@ async fn transfer(
             Err(e) => {
                 let (field, mut message) = field_error(e, Some(n), t)?;
                 if written > 0 {
-                    message.push_str(&format!(" (las líneas anteriores a la {n} ya se registraron)"));
+                    message.push_str(&format!(
+                        " (las líneas anteriores a la {n} ya se registraron)"
+                    ));
                 }
-                return Ok(lines_page(&viewer, "transfer", form, locations, vec![(field, message)]));
+                return Ok(lines_page(
+                    &viewer,
+                    "transfer",
+                    form,
+                    locations,
+                    vec![(field, message)],
+                ));
             }
         }
     }
@@ -944,16 +1068,22 @@ async fn count(
         })
         .collect();
     let meta = state.app.meta(&viewer.principal, None);
-    match state.app.post_movements(&viewer.principal, inputs, true, meta).await {
+    match state
+        .app
+        .post_movements(&viewer.principal, inputs, true, meta)
+        .await
+    {
         Ok(w) => Ok(Redirect::to(&format!("/stock/conteos?ok={}", w.value.len())).into_response()),
         Err(e) => {
             // Errors name the line as movements[i]: point at the form's line number.
             let line = match &e {
-                app::Error::Invalid { field, .. } | app::Error::UnknownReference { field, .. } => field
-                    .strip_prefix("movements[")
-                    .and_then(|r| r.split(']').next())
-                    .and_then(|i| i.parse::<usize>().ok())
-                    .and_then(|i| numbers.get(i).copied()),
+                app::Error::Invalid { field, .. } | app::Error::UnknownReference { field, .. } => {
+                    field
+                        .strip_prefix("movements[")
+                        .and_then(|r| r.split(']').next())
+                        .and_then(|i| i.parse::<usize>().ok())
+                        .and_then(|i| numbers.get(i).copied())
+                }
                 _ => None,
             };
             let err = field_error(e, line, t)?;
@@ -979,7 +1109,10 @@ mod tests {
         );
         assert!(parse_lines("  \n").is_err());
         assert!(parse_lines("A 1 2").is_err());
-        assert_eq!(parse_date_ar("28/11/2026"), Ok(NaiveDate::from_ymd_opt(2026, 11, 28)));
+        assert_eq!(
+            parse_date_ar("28/11/2026"),
+            Ok(NaiveDate::from_ymd_opt(2026, 11, 28))
+        );
         assert!(parse_date_ar("2026-11-28").is_err());
     }
 }
