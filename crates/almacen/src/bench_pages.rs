@@ -203,6 +203,10 @@ async fn build(
         let to = (from + chunk).min(m);
         let started = Instant::now();
         let mut tx = pool.begin().await?;
+        // Lines are written before their tickets (which sum them): check keys at commit.
+        sqlx::query("PRAGMA defer_foreign_keys = ON")
+            .execute(&mut *tx)
+            .await?;
         let lot = "CASE WHEN ((m % C) % P + 1) % 10 = 0 THEN 'L1' ELSE '' END";
         let expiry = format!(
             "CASE WHEN ((m % C) % P + 1) % 10 = 0 THEN date({now} / 1000000, 'unixepoch', '+' || (((m % C) % P) % 60) || ' days') END"

@@ -122,21 +122,16 @@ pub async fn events(State(state): State<WebState>, viewer: Viewer) -> Response {
         Ok::<Event, Infallible>(Event::default().event("listo").data("1"))
     });
     let changes = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(c) => {
-                    return Some((
-                        Ok::<Event, Infallible>(Event::default().event(c.event()).data("1")),
-                        rx,
-                    ));
-                }
-                // Missed some: tell the page to refresh everything.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    return Some((Ok(Event::default().event("cifras").data("1")), rx));
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+        let event = match rx.recv().await {
+            Ok(c) => c.event(),
+            // Missed some: the page refreshes everything anyway.
+            Err(broadcast::error::RecvError::Lagged(_)) => Change::Figures.event(),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((
+            Ok::<Event, Infallible>(Event::default().event(event).data("1")),
+            rx,
+        ))
     });
     use futures_util::StreamExt;
     Sse::new(hello.chain(changes))
