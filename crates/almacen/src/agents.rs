@@ -33,6 +33,8 @@ pub struct AgentSettings {
     pub price_reindex_enabled: bool,
     /// The nightly demand forecast (the latest run feeds the purchase suggestions).
     pub forecast: String,
+    /// Folds new tickets into Inicio's daily rollup and recomputes its stock figures.
+    pub dashboard: String,
     /// Where scheduled backups go, and how many are kept.
     pub backup_dir: PathBuf,
     pub backup_keep: usize,
@@ -51,6 +53,7 @@ impl Default for AgentSettings {
             price_reindex: "0 6 1 * *".into(),
             price_reindex_enabled: false,
             forecast: "0 4 * * *".into(),
+            dashboard: "*/5 * * * *".into(),
             backup_dir: PathBuf::from("backups"),
             backup_keep: 14,
             expiry_days: 7,
@@ -246,6 +249,17 @@ pub fn agents(app: Arc<app::App>, cfg: &Config) -> Vec<Agent> {
                         .map_err(|e| e.to_string())?;
                     Ok(format!("pronóstico #{}: {} series", run.id, run.series))
                 })
+            })),
+        });
+    }
+    {
+        let app = app.clone();
+        out.push(Agent {
+            name: "dashboard",
+            schedule: s.dashboard.clone(),
+            job: job(Arc::new(move || {
+                let app = app.clone();
+                Box::pin(async move { app.refresh_dashboard().await.map_err(|e| e.to_string()) })
             })),
         });
     }

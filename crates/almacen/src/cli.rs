@@ -222,6 +222,26 @@ pub enum BenchCommand {
     /// transfers 5 %, price changes 4 %, critical-stock reports 4 %, other 4 %), with the
     /// baselines of this machine and the proof: nothing oversold, no drift, ledger consistent.
     RetailDay(BenchRetailDayArgs),
+    /// Server time (p50/p95/max) and weight of every dashboard page on 100,000 products and
+    /// 10,000,000 movements; exit 1 when a page's p95 exceeds 50 ms or it weighs over 200 KB.
+    Pages(BenchPagesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchPagesArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub products: i64,
+    #[arg(long, default_value_t = 10_000_000)]
+    pub movements: i64,
+    /// Requests per page (after two warm-up requests).
+    #[arg(long, default_value_t = 30)]
+    pub requests: usize,
+    /// SQLite file to reuse; built there (and kept) when it does not exist yet.
+    #[arg(long)]
+    pub reuse: Option<PathBuf>,
+    /// Also writes the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -497,9 +517,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Bench(BenchCommand::Pages(args)) => {
+            let report = crate::bench_pages::run(crate::bench_pages::PagesArgs {
+                products: args.products.max(4),
+                movements: args.movements.max(1),
+                requests: args.requests.max(1),
+                reuse: args.reuse,
+                database_url: cli.database_url.clone(),
+            })
+            .await?;
+            report.print();
+            if let Some(path) = args.json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+                    .with_context(|| format!("escribiendo {}", path.display()))?;
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Bench(cmd) => {
             let (args, report) = match cmd {
-                BenchCommand::Ocr(_) | BenchCommand::RetailDay(_) => {
+                BenchCommand::Ocr(_) | BenchCommand::RetailDay(_) | BenchCommand::Pages(_) => {
                     unreachable!("handled above")
                 }
                 BenchCommand::Pricing(args) => {

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod audit;
 pub mod backup;
 pub mod bench;
+pub mod bench_pages;
 pub mod bench_retail;
 pub mod cli;
 pub mod config;

@@ -89,6 +89,7 @@ pub fn router(
         app: app.clone(),
         agents: agents.clone(),
         secure_cookies: opts.secure_cookies,
+        live: web::live::Live::default(),
     });
     let mut router = api::router_with(api::ApiState { app, agents }, dashboard);
     if opts.secure_cookies {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod coordination;
+pub mod dashboard;
 pub mod error;
 pub mod forecast;
 pub mod import;

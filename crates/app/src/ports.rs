@@ -423,4 +423,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Written<PurchaseOrder>>>;
     /// Every series of the run with its product, supplier, stock and open orders.
     async fn replenishment_rows(&self, run_id: i64) -> Result<Vec<ReplenishmentRow>>;
+
+    // ---- tablero
+    /// Folds tickets created before `settled_before` and returns into `sales_daily`, moving
+    /// the watermarks; returns how many tickets and returns were folded.
+    async fn refresh_sales_rollup(&self, settled_before: i64, now: i64) -> Result<(u64, u64)>;
+    /// Rollup rows plus the live tail after the watermarks, for shop days `from_day..to_day`.
+    async fn daily_sales(
+        &self,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<crate::dashboard::DailySales>>;
+    /// Stock value at current cost per location id, in centavos.
+    async fn stock_value_now(&self) -> Result<Vec<(i64, i64)>>;
+    async fn save_stock_snapshot(
+        &self,
+        rows: Vec<crate::dashboard::StockSnapshotRow>,
+    ) -> Result<()>;
+    async fn stock_snapshot(&self) -> Result<Vec<crate::dashboard::StockSnapshotRow>>;
+    async fn live_marks(&self) -> Result<crate::dashboard::LiveMarks>;
 }

@@ -6,6 +6,7 @@ mod access;
 mod audit;
 pub mod baseline;
 mod catalog;
+mod dashboard;
 mod direct;
 mod forecast;
 mod idempotency;
@@ -1008,5 +1009,27 @@ impl app::Store for SqlStore {
         run_id: i64,
     ) -> Result<Vec<app::forecast::ReplenishmentRow>> {
         forecast::replenishment_rows(&self.pool, run_id).await
+    }
+    async fn refresh_sales_rollup(&self, settled_before: i64, now: i64) -> Result<(u64, u64)> {
+        dashboard::refresh_sales_rollup(self, settled_before, now).await
+    }
+    async fn daily_sales(
+        &self,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<app::dashboard::DailySales>> {
+        dashboard::daily_sales(self, from_day, to_day).await
+    }
+    async fn stock_value_now(&self) -> Result<Vec<(i64, i64)>> {
+        dashboard::stock_value_now(self).await
+    }
+    async fn save_stock_snapshot(&self, rows: Vec<app::dashboard::StockSnapshotRow>) -> Result<()> {
+        dashboard::save_stock_snapshot(self, rows).await
+    }
+    async fn stock_snapshot(&self) -> Result<Vec<app::dashboard::StockSnapshotRow>> {
+        dashboard::stock_snapshot(self).await
+    }
+    async fn live_marks(&self) -> Result<app::dashboard::LiveMarks> {
+        dashboard::live_marks(self).await
     }
 }

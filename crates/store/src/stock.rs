@@ -948,26 +948,94 @@ fn movement_from(r: &AnyRow) -> Result<Movement> {
     })
 }
 
+/// Ids and creation times of the ledger rise together except across transactions running at
+/// the same instant; a date filter becomes an id window this much wider than the ids its
+/// bounds find, and the exact `created_at` test still applies inside it.
+const ID_SLACK: i64 = 100_000;
+
+/// The id of the first movement created at or after `at` (by the creation-time index), or of
+/// the last one before it when `first` is false.
+async fn id_near(pool: &AnyPool, at: i64, first: bool) -> Result<Option<i64>> {
+    let sql = if first {
+        "SELECT id FROM stock_movements WHERE created_at >= $1 ORDER BY created_at LIMIT 1"
+    } else {
+        "SELECT id FROM stock_movements WHERE created_at < $1 ORDER BY created_at DESC LIMIT 1"
+    };
+    sqlx::query_scalar(sql)
+        .bind(at)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)
+}
+
 pub(crate) async fn list_movements(
     pool: &AnyPool,
     f: &MovementFilter,
     page: PageRequest,
 ) -> Result<Page<Movement>> {
-    // Newest first; the cursor is the last id seen.
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "{MOVEMENT_SELECT} WHERE ($1 = 0 OR m.id < $1) AND ($2 = 0 OR m.product_id = $2) AND ($3 = '' OR l.code = $3) \
-         AND ($4 = '' OR m.kind = $4) AND m.created_at >= $5 AND m.created_at < $6 ORDER BY m.id DESC LIMIT $7"
-    )))
-    .bind(page.after)
-    .bind(f.product_id.unwrap_or(0))
-    .bind(f.location.as_deref().unwrap_or(""))
-    .bind(f.kind.map(|k| k.as_str()).unwrap_or(""))
-    .bind(f.since_micros.unwrap_or(i64::MIN))
-    .bind(f.until_micros.unwrap_or(i64::MAX))
-    .bind(page.fetch_limit())
-    .fetch_all(pool)
-    .await
-    .map_err(db_error)?;
+    // Newest first; the cursor is the last id seen. Only the filters given become predicates,
+    // so the planner walks the (product, location, lot, id) or (location, id) index and never
+    // the whole ledger for a rare product or an old date range.
+    let mut conds: Vec<String> = Vec::new();
+    let mut ints: Vec<i64> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut n = 0usize;
+    let int = |conds: &mut Vec<String>, ints: &mut Vec<i64>, expr: &str, v: i64, n: &mut usize| {
+        *n += 1;
+        conds.push(expr.replace('?', &format!("${n}")));
+        ints.push(v);
+    };
+    if page.after > 0 {
+        int(&mut conds, &mut ints, "m.id < ?", page.after, &mut n);
+    }
+    if let Some(p) = f.product_id {
+        int(&mut conds, &mut ints, "m.product_id = ?", p, &mut n);
+    }
+    if let Some(since) = f.since_micros {
+        int(&mut conds, &mut ints, "m.created_at >= ?", since, &mut n);
+        match id_near(pool, since, true).await? {
+            Some(id) => int(&mut conds, &mut ints, "m.id >= ?", id - ID_SLACK, &mut n),
+            None => int(&mut conds, &mut ints, "m.id < ?", 0, &mut n),
+        }
+    }
+    if let Some(until) = f.until_micros {
+        int(&mut conds, &mut ints, "m.created_at < ?", until, &mut n);
+        match id_near(pool, until, false).await? {
+            Some(id) => int(&mut conds, &mut ints, "m.id <= ?", id + ID_SLACK, &mut n),
+            None => int(&mut conds, &mut ints, "m.id < ?", 0, &mut n),
+        }
+    }
+    let first_text = n + 1;
+    if let Some(l) = &f.location {
+        texts.push(l.clone());
+        conds.push(format!(
+            "m.location_id = (SELECT id FROM locations WHERE code = ${})",
+            first_text + texts.len() - 1
+        ));
+    }
+    if let Some(k) = f.kind {
+        texts.push(k.as_str().to_owned());
+        conds.push(format!("m.kind = ${}", first_text + texts.len() - 1));
+    }
+    let limit_param = first_text + texts.len();
+    let where_ = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = format!("{MOVEMENT_SELECT} {where_} ORDER BY m.id DESC LIMIT ${limit_param}");
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for v in &ints {
+        q = q.bind(*v);
+    }
+    for t in &texts {
+        q = q.bind(t.as_str());
+    }
+    let rows = q
+        .bind(page.fetch_limit())
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
     let items = rows.iter().map(movement_from).collect::<Result<Vec<_>>>()?;
     Ok(Page::from_rows(items, page, |m| m.id))
 }

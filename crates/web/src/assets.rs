@@ -44,6 +44,26 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../static/product.css"),
     ),
+    (
+        "inicio.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/inicio.css"),
+    ),
+    (
+        "inicio.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/inicio.js"),
+    ),
+    (
+        "stock.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/stock.css"),
+    ),
+    (
+        "stock.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/stock.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod format;
 pub mod i18n;
 pub mod layout;
+pub mod live;
 pub mod pages;
 pub mod session;
 
@@ -37,6 +38,8 @@ pub struct WebState {
     pub agents: Arc<Vec<app::operations::Agent>>,
     /// Mark cookies Secure and send HSTS: set when served behind TLS.
     pub secure_cookies: bool,
+    /// The node's live-update broadcaster for `/eventos`.
+    pub live: live::Live,
 }
 
 /// Every dashboard route. The binary merges it with the API router.
@@ -46,6 +49,7 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(session::logout))
         .route("/idioma", get(session::switch_language))
         .route("/static/{file}", get(assets::serve))
+        .route("/eventos", get(live::events))
         .merge(pages::routes())
         .layer(middleware::from_fn_with_state(state.clone(), page_headers))
         .with_state(state)

@@ -317,7 +317,9 @@ pub async fn login(State(state): State<WebState>, headers: HeaderMap, body: Byte
     };
     match state.app.login(input).await {
         Ok(done) => {
-            let max_age = (done.expires_at - chrono::Utc::now()).num_seconds().max(0);
+            let max_age = (done.expires_at - state.app.clock.now())
+                .num_seconds()
+                .max(0);
             let mut res = Redirect::to(&next).into_response();
             let secure = secure(&state, &headers);
             let h = res.headers_mut();

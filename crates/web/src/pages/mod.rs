@@ -5,11 +5,13 @@ pub mod admin;
 pub mod compras;
 pub mod facturas;
 pub mod forms;
+pub mod inicio;
 pub mod pos;
 pub mod precios;
 pub mod product;
 pub mod products;
 pub mod reposicion;
+pub mod stock;
 
 use axum::Router;
 
@@ -17,10 +19,7 @@ use crate::WebState;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Redirect::to("/productos") }),
-        )
+        .merge(inicio::routes())
         .merge(products::routes())
         .merge(product::routes())
         .merge(pos::routes())
@@ -28,13 +27,16 @@ pub fn routes() -> Router<WebState> {
         .merge(facturas::routes())
         .merge(precios::routes())
         .merge(reposicion::routes())
+        .merge(stock::routes())
         .merge(admin::routes())
 }
 
 /// Each page module's Spanish → English table.
 pub const TRANSLATIONS: &[&[(&str, &str)]] = &[
+    inicio::EN,
     products::EN,
     product::EN,
+    stock::EN,
     pos::EN,
     compras::EN,
     facturas::EN,
