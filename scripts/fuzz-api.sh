@@ -36,7 +36,8 @@ token=$(curl -fs -X POST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-
 
 # Logging out or revoking keys would end the fuzzer's own session half way.
 set +e
-st run "http://127.0.0.1:$port/api/openapi.json" \
+# schemathesis keeps its cache in the working directory: keep it out of the checkout.
+(cd "$work" && st run "http://127.0.0.1:$port/api/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error \
     --max-examples "$examples" \
@@ -46,7 +47,7 @@ st run "http://127.0.0.1:$port/api/openapi.json" \
     --exclude-path /api/v1/auth/logout \
     --exclude-path '/api/v1/api-keys/{id}' \
     --suppress-health-check all \
-    --no-color >"$work/st.log" 2>&1
+    --no-color) >"$work/st.log" 2>&1
 st_status=$?
 set -e
 tail -n 25 "$work/st.log"
