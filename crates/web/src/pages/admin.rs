@@ -11,8 +11,8 @@ use serde::Deserialize;
 use app::auth::{ApiKeyInput, AuditEntry, AuditFilter, UserInput};
 use domain::auth::{Permission, Role};
 
+use super::Paging;
 use super::forms::{Errors, Fields, Input, field_error};
-use super::{MAX_EXPORT_ROWS, Paging};
 use crate::csv::Csv;
 use crate::error::PageError;
 use crate::layout::Chrome;
@@ -439,15 +439,14 @@ async fn audit_export(
             t.s("Después"),
         ],
     );
-    let mut request = app::page::PageRequest::first(app::page::MAX_LIMIT);
-    let mut rows = 0;
-    loop {
-        let page = state
-            .app
-            .search_audit(&viewer.principal, &q.filter, request)
-            .await
-            .map_err(|e| PageError::from_app(e, t))?;
-        for e in &page.items {
+    super::export_all(
+        t,
+        |request| {
+            state
+                .app
+                .search_audit(&viewer.principal, &q.filter, request)
+        },
+        |e| {
             let r = audit_row(e, usize::MAX);
             csv.row([
                 r.id.to_string().as_str(),
@@ -459,12 +458,8 @@ async fn audit_export(
                 &r.before,
                 &r.after,
             ]);
-        }
-        rows += page.items.len();
-        match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
-            Some(after) if rows < MAX_EXPORT_ROWS => request.after = after,
-            _ => break,
-        }
-    }
+        },
+    )
+    .await?;
     Ok(csv.into_response())
 }

@@ -13,8 +13,8 @@ use app::purchasing::{ItemInput, PurchaseOrder, PurchaseOrderInput, ReceiptInput
 use domain::auth::Permission;
 use domain::purchasing::PoStatus;
 
+use super::Paging;
 use super::forms::{Errors, Fields, Input, ar_decimal, field_error, line_field};
-use super::{MAX_EXPORT_ROWS, Paging};
 use crate::csv::Csv;
 use crate::error::PageError;
 use crate::layout::Chrome;
@@ -262,15 +262,14 @@ async fn export(
             t.s("Creada"),
         ],
     );
-    let mut request = PageRequest::first(app::page::MAX_LIMIT);
-    let mut rows = 0;
-    loop {
-        let page = state
-            .app
-            .purchase_orders_by_status(&viewer.principal, q.status(), request)
-            .await
-            .map_err(|e| PageError::from_app(e, t))?;
-        for po in &page.items {
+    super::export_all(
+        t,
+        |request| {
+            state
+                .app
+                .purchase_orders_by_status(&viewer.principal, q.status(), request)
+        },
+        |po| {
             let r = OrderRow::of(po, &dir, t);
             csv.row([
                 r.id.to_string().as_str(),
@@ -281,13 +280,9 @@ async fn export(
                 r.total.trim_start_matches("$ "),
                 &r.created,
             ]);
-        }
-        rows += page.items.len();
-        match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
-            Some(after) if rows < MAX_EXPORT_ROWS => request.after = after,
-            _ => break,
-        }
-    }
+        },
+    )
+    .await?;
     Ok(csv.into_response())
 }
 

@@ -63,3 +63,28 @@ impl Paging {
 
 /// Most rows an export walks through; bigger exports belong to the API or the CLI.
 pub const MAX_EXPORT_ROWS: usize = 100_000;
+
+/// Walks a list page by page for a CSV export, handing every row to `write`, until the last
+/// page or `MAX_EXPORT_ROWS`. `fetch` gets the request of each page.
+pub async fn export_all<T, Fut>(
+    t: crate::Tr,
+    mut fetch: impl FnMut(app::page::PageRequest) -> Fut,
+    mut write: impl FnMut(&T),
+) -> Result<(), crate::PageError>
+where
+    Fut: std::future::Future<Output = app::Result<app::page::Page<T>>>,
+{
+    let mut request = app::page::PageRequest::first(app::page::MAX_LIMIT);
+    let mut rows = 0;
+    loop {
+        let page = fetch(request)
+            .await
+            .map_err(|e| crate::PageError::from_app(e, t))?;
+        page.items.iter().for_each(&mut write);
+        rows += page.items.len();
+        match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
+            Some(after) if rows < MAX_EXPORT_ROWS => request.after = after,
+            _ => return Ok(()),
+        }
+    }
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use app::catalog::{Product, ProductQuery};
 use domain::auth::Permission;
 
-use super::{MAX_EXPORT_ROWS, Paging};
+use super::Paging;
 use crate::csv::Csv;
 use crate::error::PageError;
 use crate::layout::Chrome;
@@ -193,15 +193,14 @@ async fn export(
             t.s("Estado"),
         ],
     );
-    let mut request = app::page::PageRequest::first(app::page::MAX_LIMIT);
-    let mut rows = 0;
-    loop {
-        let page = state
-            .app
-            .products(&viewer.principal, search.query(), request)
-            .await
-            .map_err(|e| PageError::from_app(e, t))?;
-        for p in &page.items {
+    super::export_all(
+        t,
+        |request| {
+            state
+                .app
+                .products(&viewer.principal, search.query(), request)
+        },
+        |p| {
             let vat = format!("{} %", p.vat_rate);
             let barcodes: Vec<&str> = p.barcodes.iter().map(|b| b.code.as_str()).collect();
             csv.row([
@@ -219,12 +218,8 @@ async fn export(
                     t.s("Inactivo")
                 },
             ]);
-        }
-        rows += page.items.len();
-        match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
-            Some(after) if rows < MAX_EXPORT_ROWS => request.after = after,
-            _ => break,
-        }
-    }
+        },
+    )
+    .await?;
     Ok(csv.into_response())
 }

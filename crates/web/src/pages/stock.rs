@@ -17,7 +17,7 @@ use domain::auth::Permission;
 use domain::catalog::UnitOfMeasure;
 use domain::ledger::MovementKind;
 
-use super::{MAX_EXPORT_ROWS, Paging};
+use super::Paging;
 use crate::csv::Csv;
 use crate::error::PageError;
 use crate::layout::Chrome;
@@ -310,15 +310,14 @@ async fn levels_csv(
             t.s("En stock"),
         ],
     );
-    let mut request = PageRequest::first(app::page::MAX_LIMIT);
-    let mut rows = 0;
-    loop {
-        let page = state
-            .app
-            .stock_levels(&viewer.principal, q.clone(), request)
-            .await
-            .map_err(|e| PageError::from_app(e, t))?;
-        for l in &page.items {
+    super::export_all(
+        t,
+        |request| {
+            state
+                .app
+                .stock_levels(&viewer.principal, q.clone(), request)
+        },
+        |l| {
             let r = level_row(l);
             let qty = match l.unit {
                 UnitOfMeasure::Unit => l.on_hand.format_ar(),
@@ -332,13 +331,9 @@ async fn levels_csv(
                 &r.expiry,
                 &qty,
             ]);
-        }
-        rows += page.items.len();
-        match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
-            Some(after) if rows < MAX_EXPORT_ROWS => request.after = after,
-            _ => break,
-        }
-    }
+        },
+    )
+    .await?;
     Ok(csv.into_response())
 }
 
@@ -711,15 +706,14 @@ async fn movements_csv(
             t.s("Usuario"),
         ],
     );
-    let mut request = PageRequest::first(app::page::MAX_LIMIT);
-    let mut rows = 0;
-    loop {
-        let page = state
-            .app
-            .movements(&viewer.principal, plan.query.clone(), request)
-            .await
-            .map_err(|e| PageError::from_app(e, t))?;
-        for m in &page.items {
+    super::export_all(
+        t,
+        |request| {
+            state
+                .app
+                .movements(&viewer.principal, plan.query.clone(), request)
+        },
+        |m| {
             let r = movement_row(m);
             let id = r.id.to_string();
             csv.row([
@@ -734,13 +728,9 @@ async fn movements_csv(
                 &r.document,
                 &r.user,
             ]);
-        }
-        rows += page.items.len();
-        match page.next_cursor.and_then(|c| c.parse::<i64>().ok()) {
-            Some(after) if rows < MAX_EXPORT_ROWS => request.after = after,
-            _ => break,
-        }
-    }
+        },
+    )
+    .await?;
     Ok(csv.into_response())
 }
 
