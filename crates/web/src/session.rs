@@ -29,16 +29,7 @@ const LOGIN_CSRF_COOKIE: &str = "almacen_login_csrf";
 /// Largest form body; forms are small, files go to the API.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
+pub use api::extract::cookie;
 
 fn csrf_for(session_token: &str) -> String {
     let mut h = Sha256::new();
