@@ -42,6 +42,15 @@ pub const PAGES: &[(&str, &str)] = &[
     ("Movimientos de un producto", "/stock/movimientos?q=B004711"),
     ("Transferencias", "/stock/transferencias"),
     ("Conteos", "/stock/conteos"),
+    ("Producto (detalle)", "/productos/4711"),
+    ("Producto con lote", "/productos/4710"),
+    ("Caja", "/caja"),
+    ("Compras", "/compras"),
+    ("Facturas de proveedores", "/compras/facturas"),
+    ("Precios", "/precios"),
+    ("Reposición", "/reposicion"),
+    ("Administración", "/admin"),
+    ("Auditoría", "/admin/auditoria"),
 ];
 
 /// Budget per page.
@@ -276,6 +285,9 @@ async fn build(
          FROM n WHERE c < {m}",
         last = c - 1
     )).await?;
+    // What the projection's triggers (dropped for the load) keep on each limit.
+    exec(pool, "UPDATE stock_limits SET on_hand = COALESCE((SELECT SUM(s.on_hand) FROM stock_levels s \
+         WHERE s.product_id = stock_limits.product_id AND s.location_id = stock_limits.location_id), 0)").await?;
     for (_, sql) in &triggers {
         exec(pool, sql).await?;
     }

@@ -54,7 +54,10 @@ impl Op {
         }
     }
 
-    fn pick(rng: &mut impl Rng) -> Op {
+    fn pick(rng: &mut impl Rng, tickets_only: bool) -> Op {
+        if tickets_only {
+            return Op::Ticket;
+        }
         let mut roll = rng.random_range(0..100);
         for (op, weight) in MIX {
             if roll < *weight {
@@ -80,6 +83,9 @@ pub struct RetailDay {
     pub pgbench_url: Option<String>,
     /// Seconds each baseline runs.
     pub baseline_seconds: u64,
+    /// Only POS tickets, every product stocked: the POS workload of `bench pos` spread over
+    /// the nodes, for its ratio to pgbench.
+    pub tickets_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,6 +113,8 @@ pub struct RetailDayReport {
     pub benchmark: &'static str,
     pub engine: String,
     pub nodes: usize,
+    /// "day" (the mix above) or "tickets" (POS tickets only).
+    pub mix: &'static str,
     pub stores: usize,
     pub tills: usize,
     pub products: usize,
@@ -144,6 +152,11 @@ struct Catalogue {
 const PLENTY: i64 = 10_000_000;
 /// Hot products start with little on the shelves, so the day runs them short.
 const HOT_START: i64 = 300;
+
+/// What a hot product starts with on a store's shelves.
+fn hot_start(tickets_only: bool) -> i64 {
+    if tickets_only { PLENTY } else { HOT_START }
+}
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
@@ -218,7 +231,7 @@ pub async fn run(day: RetailDay) -> anyhow::Result<RetailDayReport> {
         for p in 0..catalogue.skus.len() {
             for l in 0..catalogue.locations.len() {
                 let start = if l > 0 && p < catalogue.hot {
-                    HOT_START
+                    hot_start(day.tickets_only)
                 } else {
                     PLENTY
                 };
@@ -241,9 +254,22 @@ pub async fn run(day: RetailDay) -> anyhow::Result<RetailDayReport> {
             issued.clone(),
         );
         let max = day.max_operations;
+        let tickets_only = day.tickets_only;
         workers.spawn(async move {
             till_day(
-                &client, &node, &catalogue, &book, &issued, till, shift, store, deadline, max,
+                &client,
+                &node,
+                &catalogue,
+                &book,
+                &issued,
+                Till {
+                    index: till,
+                    shift,
+                    store,
+                },
+                deadline,
+                max,
+                tickets_only,
             )
             .await
         });
@@ -333,6 +359,7 @@ pub async fn run(day: RetailDay) -> anyhow::Result<RetailDayReport> {
         benchmark: "retail-day",
         engine,
         nodes: nodes.len(),
+        mix: if day.tickets_only { "tickets" } else { "day" },
         stores: day.stores,
         tills,
         products: day.products,
@@ -426,7 +453,11 @@ async fn prepare(
     let mut receipts = Vec::new();
     for (l, location) in locations.iter().enumerate() {
         for (p, sku) in skus.iter().enumerate() {
-            let qty = if l > 0 && p < hot { HOT_START } else { PLENTY };
+            let qty = if l > 0 && p < hot {
+                hot_start(day.tickets_only)
+            } else {
+                PLENTY
+            };
             receipts.push(json!({"kind": "receipt", "sku": sku, "location": location, "quantity": qty.to_string()}));
         }
     }
@@ -590,6 +621,13 @@ fn build(op: Op, rng: &mut impl Rng, c: &Catalogue, shift: i64, store: usize) ->
     }
 }
 
+/// One till: its index, its open shift and the store (location index) it sells from.
+struct Till {
+    index: usize,
+    shift: i64,
+    store: usize,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn till_day(
     client: &reqwest::Client,
@@ -597,12 +635,16 @@ async fn till_day(
     c: &Catalogue,
     book: &Book,
     issued: &AtomicU64,
-    till: usize,
-    shift: i64,
-    store: usize,
+    till: Till,
     deadline: Instant,
     max: u64,
+    tickets_only: bool,
 ) -> anyhow::Result<TillOutcome> {
+    let Till {
+        index: till,
+        shift,
+        store,
+    } = till;
     let mut out = TillOutcome {
         hists: BTreeMap::new(),
         errors: BTreeMap::new(),
@@ -613,7 +655,7 @@ async fn till_day(
     while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
         let (op, req) = {
             let mut rng = rand::rng();
-            let op = Op::pick(&mut rng);
+            let op = Op::pick(&mut rng, tickets_only);
             (op, build(op, &mut rng, c, shift, store))
         };
         let key = format!("rd-{}-{till}-{n}", c.run);
@@ -749,8 +791,18 @@ async fn verify(
 impl RetailDayReport {
     pub fn print(&self) {
         println!(
-            "retail-day · motor {} · {} nodo(s) · {} sucursales · {} cajas · {} productos · {:.0} s",
-            self.engine, self.nodes, self.stores, self.tills, self.products, self.seconds
+            "retail-day · motor {} · {} nodo(s) · {} · {} sucursales · {} cajas · {} productos · {:.0} s",
+            self.engine,
+            self.nodes,
+            if self.mix == "tickets" {
+                "solo tickets"
+            } else {
+                "día completo"
+            },
+            self.stores,
+            self.tills,
+            self.products,
+            self.seconds
         );
         println!(
             "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",

@@ -269,6 +269,10 @@ pub struct BenchRetailDayArgs {
     /// Seconds each baseline runs.
     #[arg(long, default_value_t = 5)]
     pub baseline_seconds: u64,
+    /// Only POS tickets, with every product stocked: the POS workload, spread over the
+    /// nodes, for its ratio to pgbench.
+    #[arg(long)]
+    pub tickets_only: bool,
     /// PostgreSQL URL for the pgbench baseline when the nodes run elsewhere (--url).
     #[arg(long)]
     pub pgbench_url: Option<String>,
@@ -325,6 +329,10 @@ pub struct BenchOcrArgs {
     /// Never despeckles, not even noisy pages.
     #[arg(long)]
     pub no_auto_despeckle: bool,
+    /// Only writes the generated invoices (image and known content as JSON) to this folder,
+    /// without reading them.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
     /// Also writes the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -504,6 +512,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_operations: args.operations,
                 pgbench_url: args.pgbench_url,
                 baseline_seconds: args.baseline_seconds,
+                tickets_only: args.tickets_only,
             };
             let report = crate::bench_retail::run(day).await?;
             report.print();
@@ -933,11 +942,19 @@ fn bench_ocr(args: BenchOcrArgs) -> anyhow::Result<ExitCode> {
         args.despeckle,
         args.no_auto_despeckle,
     )?;
+    let fonts = ocr::synth::Fonts::load(std::path::Path::new(ocr::synth::FONT_DIR))
+        .map_err(|e| anyhow::anyhow!("fuentes DejaVu (fonts-dejavu-core): {e}"))?;
+    if let Some(dir) = &args.save {
+        let receiver = domain::Cuit::parse("33-69345023-9")
+            .map_err(|e| anyhow::anyhow!("CUIT receptor: {e}"))?;
+        let n = ocr::bench::save(dir, &fonts, args.count, args.seed, &receiver)
+            .with_context(|| format!("escribiendo en {}", dir.display()))?;
+        println!("{n} facturas generadas en {}", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     if !scanner.ocr_available() {
         bail!("Tesseract no está instalado (apt-get install tesseract-ocr tesseract-ocr-spa)");
     }
-    let fonts = ocr::synth::Fonts::load(std::path::Path::new(ocr::synth::FONT_DIR))
-        .map_err(|e| anyhow::anyhow!("fuentes DejaVu (fonts-dejavu-core): {e}"))?;
     let report = ocr::bench::run(&scanner, &fonts, args.count, args.seed, args.threads);
     print!("{}", ocr::bench::table(&report));
     if let Some(path) = args.json {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Engine, TestServer};
-use serde_json::json;
+use serde_json::{Value, json};
 
 engine_tests!(
     receipt_issue_transfer_count_arithmetic,
@@ -16,6 +16,8 @@ engine_tests!(
     weighed_products_keep_exact_fractions,
     pack_barcode_multiplies_quantity,
     critical_stock_follows_the_season,
+    limits_carry_the_on_hand_through_every_movement_and_edit,
+    concurrent_sales_and_a_new_limit_agree,
     check_detects_a_tampered_projection,
     movement_log_filters_and_pages,
 );
@@ -471,6 +473,182 @@ async fn critical_stock_follows_the_season(engine: Engine) {
         .get("/api/v1/stock/critical?location=S01&date=2026-04-10")
         .await;
     assert_eq!(autumn.ok(200)[0]["deficit"], "0");
+}
+
+/// The on-hand each limit carries for the critical report (kept by triggers) after receipts
+/// in lots, a transfer, an issue, a sale, a count, and product edits that keep, drop and add
+/// the limit back.
+async fn limits_carry_the_on_hand_through_every_movement_and_edit(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("DEP", "warehouse").await;
+    s.location("S01", "store").await;
+    let id = s.product("LECHE").await;
+    for (lot, qty, expiry) in [("A", "30", "2027-03-01"), ("B", "5", "2027-06-01")] {
+        s.movement(json!({"kind": "receipt", "sku": "LECHE", "location": "S01", "quantity": qty, "lot": lot, "expiry": expiry}))
+            .await
+            .ok(201);
+    }
+    s.movement(json!({"kind": "receipt", "sku": "LECHE", "location": "DEP", "quantity": "50"}))
+        .await
+        .ok(201);
+    let edit = |limits: Value| {
+        json!({"name": "Leche entera 1 l", "category": "Lácteos", "cost": "900.00", "price": "1300.00",
+               "vat_rate": "21", "stock_limits": limits})
+    };
+    let with_limit = json!([{"location": "S01", "min": "40", "max": "100"}]);
+    let path = format!("/api/v1/products/{id}");
+    s.send(
+        Some(&s.token),
+        reqwest::Method::PUT,
+        &path,
+        Some(edit(with_limit.clone())),
+        None,
+    )
+    .await
+    .ok(200);
+    // Autumn: factor 1.0, threshold 40.
+    let critical = || s.get("/api/v1/stock/critical?location=S01&date=2026-04-10");
+    let row = critical().await.ok(200)[0].clone();
+    assert_eq!(
+        (row["on_hand"].as_str(), row["deficit"].as_str()),
+        (Some("35"), Some("5"))
+    );
+    s.post(
+        "/api/v1/stock/transfers",
+        json!({"sku": "LECHE", "from": "DEP", "to": "S01", "quantity": "10"}),
+    )
+    .await
+    .ok(201);
+    assert_eq!(critical().await.ok(200).as_array().unwrap().len(), 0);
+    s.movement(
+        json!({"kind": "issue", "sku": "LECHE", "location": "S01", "quantity": "2", "lot": "B"}),
+    )
+    .await
+    .ok(201);
+    let shift = s
+        .post(
+            "/api/v1/shifts",
+            json!({"location": "S01", "till": "1", "opening_float": "0"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_i64()
+        .unwrap();
+    s.post(
+        "/api/v1/sales",
+        json!({"shift": shift, "lines": [{"sku": "LECHE", "quantity": "4"}],
+               "payments": [{"method": "cash", "amount": "10000.00"}]}),
+    )
+    .await
+    .ok(201);
+    // 35 + 10 − 2 − 4 = 39.
+    let row = critical().await.ok(200)[0].clone();
+    assert_eq!(
+        (row["on_hand"].as_str(), row["deficit"].as_str()),
+        (Some("39"), Some("1"))
+    );
+    // A count of lot B (3 left) finds 1.
+    s.movement(
+        json!({"kind": "count", "sku": "LECHE", "location": "S01", "quantity": "1", "lot": "B"}),
+    )
+    .await
+    .ok(201);
+    assert_eq!(critical().await.ok(200)[0]["on_hand"], "37");
+    // A price change keeps the limit and what it carries; dropping it and adding it back
+    // sums the stock again.
+    s.send(
+        Some(&s.token),
+        reqwest::Method::PUT,
+        &path,
+        Some(edit(with_limit.clone())),
+        None,
+    )
+    .await
+    .ok(200);
+    assert_eq!(critical().await.ok(200)[0]["on_hand"], "37");
+    s.send(
+        Some(&s.token),
+        reqwest::Method::PUT,
+        &path,
+        Some(edit(json!([]))),
+        None,
+    )
+    .await
+    .ok(200);
+    assert_eq!(critical().await.ok(200).as_array().unwrap().len(), 0);
+    s.send(
+        Some(&s.token),
+        reqwest::Method::PUT,
+        &path,
+        Some(edit(with_limit)),
+        None,
+    )
+    .await
+    .ok(200);
+    assert_eq!(critical().await.ok(200)[0]["on_hand"], "37");
+    assert!(s.ledger_ok().await);
+}
+
+/// Tills sell while the product gets its first limit at their store: whichever commits
+/// first, the limit ends up carrying exactly what the stock rows hold.
+async fn concurrent_sales_and_a_new_limit_agree(engine: Engine) {
+    let s = TestServer::start(engine).await;
+    s.location("S01", "store").await;
+    let id = s.product("PAN").await;
+    s.movement(json!({"kind": "receipt", "sku": "PAN", "location": "S01", "quantity": "500"}))
+        .await
+        .ok(201);
+    let mut shifts = Vec::new();
+    for till in 0..4 {
+        let r = s
+            .post(
+                "/api/v1/shifts",
+                json!({"location": "S01", "till": format!("{till}"), "opening_float": "0"}),
+            )
+            .await;
+        shifts.push(r.ok(201)["id"].as_i64().unwrap());
+    }
+    let s = std::sync::Arc::new(s);
+    let mut sellers = Vec::new();
+    for shift in shifts {
+        let s = s.clone();
+        sellers.push(tokio::spawn(async move {
+            for _ in 0..15 {
+                s.post(
+                    "/api/v1/sales",
+                    json!({"shift": shift, "lines": [{"sku": "PAN", "quantity": "1"}],
+                           "payments": [{"method": "cash", "amount": "5000.00"}]}),
+                )
+                .await
+                .ok(201);
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let body = json!({"name": "Pan francés", "category": "Panadería", "cost": "900.00", "price": "1300.00",
+                      "vat_rate": "21", "stock_limits": [{"location": "S01", "min": "1000", "max": "2000"}]});
+    s.send(
+        Some(&s.token),
+        reqwest::Method::PUT,
+        &format!("/api/v1/products/{id}"),
+        Some(body),
+        None,
+    )
+    .await
+    .ok(200);
+    for t in sellers {
+        t.await.unwrap();
+    }
+    // 500 − 4 × 15 = 440, threshold 1000.
+    let rows = s
+        .get("/api/v1/stock/critical?location=S01&date=2026-04-10")
+        .await
+        .ok(200)
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(rows[0]["on_hand"], "440");
+    assert!(s.ledger_ok().await);
 }
 
 async fn check_detects_a_tampered_projection(engine: Engine) {

@@ -15,6 +15,7 @@ engine_tests!(
     transfer_form_moves_stock_and_explains_errors,
     count_form_sets_the_counted_quantity_by_barcode,
     movement_log_filters_by_kind_and_argentine_dates,
+    critical_stock_is_paged_by_deficit,
 );
 
 async fn shop(engine: Engine) -> TestServer {
@@ -144,6 +145,74 @@ async fn levels_and_critical_stock_show_the_right_rows(engine: Engine) {
         )),
         "{csv}"
     );
+}
+
+/// More critical rows than a page holds: largest deficit first (SKU breaks ties), the total
+/// counted over every page, and the next page continuing where the first stopped.
+async fn critical_stock_is_paged_by_deficit(engine: Engine) {
+    let s = shop(engine).await;
+    let mut movements = Vec::new();
+    for i in 0..52 {
+        let sku = format!("CR{i:02}");
+        s.post(
+            "/api/v1/products",
+            json!({"sku": sku, "name": format!("Crítico {i}"), "category": "Almacén",
+                   "cost": "100.00", "price": "150.00", "vat_rate": "21",
+                   "stock_limits": [{"location": "S02", "min": "100", "max": "200"}]}),
+        )
+        .await
+        .ok(201);
+        // On hand 0…12 repeating: deficits from the threshold down by whole units.
+        let qty = i % 13;
+        if qty > 0 {
+            movements.push(json!({"kind": "receipt", "sku": sku, "location": "S02", "quantity": qty.to_string()}));
+        }
+    }
+    s.post(
+        "/api/v1/stock/movements/batch",
+        json!({ "movements": movements }),
+    )
+    .await
+    .ok(201);
+    let mut b = admin(&s).await;
+    let html = b.get("/stock/criticos").await.text().await.unwrap();
+    // ARZ at S01 is the 53rd row.
+    assert!(
+        html.contains("id=\"criticos-total\">53 productos en stock crítico"),
+        "{html}"
+    );
+    let first = rows(&html, "criticos");
+    assert_eq!(first.len(), 50);
+    let mut expected: Vec<(u32, String)> =
+        (0..52u32).map(|i| (i % 13, format!("CR{i:02}"))).collect();
+    // Same threshold for all: least on hand first, then SKU.
+    expected.sort();
+    let got: Vec<String> = first.iter().map(|r| r[0].clone()).collect();
+    let want: Vec<String> = expected.iter().take(50).map(|(_, s)| s.clone()).collect();
+    assert_eq!(got, want);
+    assert!(html.contains("href=\"/stock/criticos?pagina=2\""), "{html}");
+    let html = b
+        .get("/stock/criticos?pagina=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let second: Vec<String> = rows(&html, "criticos")
+        .iter()
+        .map(|r| r[0].clone())
+        .collect();
+    // The last two CR rows (12 on hand, deficit threshold − 12) and ARZ (5 of 10 × factor).
+    assert_eq!(second.len(), 3, "{html}");
+    assert!(second.contains(&"ARZ".to_owned()));
+    assert!(!html.contains("rel=\"next\""));
+    let html = b
+        .get("/stock/criticos?pagina=9")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("53 productos en stock crítico"), "{html}");
+    assert!(rows(&html, "criticos").is_empty());
 }
 
 async fn a_user_limited_to_a_location_sees_and_acts_only_there(engine: Engine) {

@@ -103,12 +103,14 @@ pub trait Store: Send + Sync + 'static {
     /// One product's movements, newest first, reading only that product's index entries.
     async fn product_movements(&self, product_id: i64, page: PageRequest)
     -> Result<Page<Movement>>;
-    /// Rows that may be critical at the given seasonal factor (per-mille); the app applies the exact rule.
-    async fn stock_limit_rows(
+    /// Critical rows at the given seasonal factor (per-mille), by deficit (largest first) then
+    /// SKU, with how many there are in all; `window` is (offset, limit) for one page.
+    async fn critical_rows(
         &self,
         location: Option<&str>,
         factor_permille: i64,
-    ) -> Result<Vec<StockLimitRow>>;
+        window: Option<(i64, i64)>,
+    ) -> Result<(i64, Vec<StockLimitRow>)>;
     /// Replays the ledger and compares it with the on-hand projection.
     async fn check_ledger(&self) -> Result<LedgerReport>;
 

@@ -487,6 +487,27 @@ impl App {
         actor: &Principal,
         q: CriticalQuery,
     ) -> Result<Vec<CriticalStock>> {
+        Ok(self.critical_stock_window(actor, q, None).await?.1)
+    }
+
+    /// One page of the critical-stock report and how many rows it has in all.
+    pub async fn critical_stock_page(
+        &self,
+        actor: &Principal,
+        q: CriticalQuery,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(u64, Vec<CriticalStock>)> {
+        self.critical_stock_window(actor, q, Some((i64::from(offset), i64::from(limit))))
+            .await
+    }
+
+    async fn critical_stock_window(
+        &self,
+        actor: &Principal,
+        q: CriticalQuery,
+        window: Option<(i64, i64)>,
+    ) -> Result<(u64, Vec<CriticalStock>)> {
         actor.require(Permission::StockRead)?;
         let location = q
             .location
@@ -495,17 +516,20 @@ impl App {
             .transpose()?;
         let date = q.date.unwrap_or_else(|| self.clock.today());
         let factor = self.settings.seasonal.factor_for(date);
-        let rows = self
+        // The store selects and orders by the same rule (in SQL); the figures shown are the
+        // domain's own.
+        let (total, rows) = self
             .store
-            .stock_limit_rows(location.as_deref(), factor)
+            .critical_rows(location.as_deref(), factor, window)
             .await?;
-        let mut out: Vec<CriticalStock> = rows
+        let seasonal_factor = Qty::from_milli(factor).to_string();
+        let out = rows
             .into_iter()
-            .filter_map(|r| {
+            .map(|r| {
                 let threshold = self.settings.seasonal.threshold(r.min_stock, date);
-                domain::season::is_critical(r.on_hand, threshold).then(|| CriticalStock {
+                CriticalStock {
                     deficit: domain::season::deficit(r.on_hand, threshold),
-                    seasonal_factor: Qty::from_milli(factor).to_string(),
+                    seasonal_factor: seasonal_factor.clone(),
                     product_id: r.product_id,
                     sku: r.sku,
                     name: r.name,
@@ -513,11 +537,10 @@ impl App {
                     min_stock: r.min_stock,
                     threshold,
                     on_hand: r.on_hand,
-                })
+                }
             })
             .collect();
-        out.sort_by(|a, b| b.deficit.cmp(&a.deficit).then(a.sku.cmp(&b.sku)));
-        Ok(out)
+        Ok((u64::try_from(total).unwrap_or(0), out))
     }
 
     pub async fn check_ledger(&self, actor: &Principal) -> Result<LedgerReport> {

@@ -179,6 +179,39 @@ pub fn run(scanner: &Scanner, fonts: &Fonts, count: usize, seed: u64, threads: u
     report
 }
 
+/// Writes the generated set to `dir` (`factura-NNN.png|jpg` with `factura-NNN.json`, its
+/// known content), so any set can be read again with `almacen invoices scan` or by hand.
+pub fn save(
+    dir: &std::path::Path,
+    fonts: &Fonts,
+    count: usize,
+    seed: u64,
+    receiver: &Cuit,
+) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let specs = synth::specs(count, seed);
+    for (i, spec) in specs.iter().enumerate() {
+        let sample = synth::sample(spec, fonts, receiver);
+        let ext = match crate::FileKind::sniff(&sample.bytes) {
+            Some(crate::FileKind::Jpeg) => "jpg",
+            Some(crate::FileKind::Tiff) => "tif",
+            Some(crate::FileKind::Pdf) => "pdf",
+            _ => "png",
+        };
+        std::fs::write(dir.join(format!("factura-{i:03}.{ext}")), &sample.bytes)?;
+        let truth = serde_json::json!({
+            "degradation": spec.degradation.as_str(),
+            "qr": spec.qr,
+            "truth": sample.truth,
+        });
+        std::fs::write(
+            dir.join(format!("factura-{i:03}.json")),
+            serde_json::to_vec_pretty(&truth).map_err(std::io::Error::other)?,
+        )?;
+    }
+    Ok(specs.len())
+}
+
 fn pct(t: &Tally) -> String {
     let p = t.permille();
     format!("{:>3}.{}% ({}/{})", p / 10, p % 10, t.ok, t.total)

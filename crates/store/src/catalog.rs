@@ -468,6 +468,68 @@ pub(crate) async fn search_products(
     Ok(Page::from_rows(products, page, |p| p.id))
 }
 
+/// Creates or changes one product's limits at one location. A new limit starts with the
+/// location's on-hand; from then on the stock triggers keep it. On PostgreSQL the stock rows
+/// are locked first (and a first stock row's insert is ordered by the same advisory lock the
+/// trigger takes), so a sale in flight is either summed here or applied to the new row.
+async fn save_stock_limit(
+    conn: &mut AnyConnection,
+    product_id: i64,
+    location_id: i64,
+    min: i64,
+    max: i64,
+) -> Result<()> {
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM stock_limits WHERE product_id = $1 AND location_id = $2")
+            .bind(product_id)
+            .bind(location_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    if exists.is_some() {
+        sqlx::query(
+            "UPDATE stock_limits SET min_qty = $3, max_qty = $4 WHERE product_id = $1 AND location_id = $2",
+        )
+        .bind(product_id)
+        .bind(location_id)
+        .bind(min)
+        .bind(max)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        return Ok(());
+    }
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query("SELECT pg_advisory_xact_lock(stock_limit_lock_key($1, $2))")
+            .bind(product_id)
+            .bind(location_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(
+            "SELECT 1 FROM stock_levels WHERE product_id = $1 AND location_id = $2 FOR UPDATE",
+        )
+        .bind(product_id)
+        .bind(location_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    sqlx::query(
+        "INSERT INTO stock_limits (product_id, location_id, min_qty, max_qty, on_hand) \
+         SELECT $1, $2, $3, $4, CAST(COALESCE(SUM(on_hand), 0) AS BIGINT) FROM stock_levels \
+         WHERE product_id = $1 AND location_id = $2",
+    )
+    .bind(product_id)
+    .bind(location_id)
+    .bind(min)
+    .bind(max)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 async fn next_sku(conn: &mut AnyConnection, prefix: &str) -> Result<Sku> {
     loop {
         let n: i64 = sqlx::query_scalar(
@@ -642,14 +704,31 @@ async fn upsert_product_tx(
             .execute(&mut *conn)
             .await
             .map_err(db_error)?;
-            for table in ["product_barcodes", "stock_limits"] {
-                sqlx::query(AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE product_id = $1"
-                )))
+            sqlx::query("DELETE FROM product_barcodes WHERE product_id = $1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await
                 .map_err(db_error)?;
+            // Limits that stay are updated in place (they carry the on-hand the stock
+            // triggers keep); only the locations no longer listed lose theirs.
+            let kept: Vec<i64> = new
+                .stock_limits
+                .iter()
+                .filter_map(|l| location_ids.get(&l.location).copied())
+                .collect();
+            let existing: Vec<i64> =
+                sqlx::query_scalar("SELECT location_id FROM stock_limits WHERE product_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
+            for location_id in existing.into_iter().filter(|l| !kept.contains(l)) {
+                sqlx::query("DELETE FROM stock_limits WHERE product_id = $1 AND location_id = $2")
+                    .bind(id)
+                    .bind(location_id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_error)?;
             }
             id
         }
@@ -691,17 +770,7 @@ async fn upsert_product_tx(
     }
     for l in &new.stock_limits {
         let location_id = location_ids.get(&l.location).copied().unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO stock_limits (product_id, location_id, min_qty, max_qty) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (product_id, location_id) DO UPDATE SET min_qty = excluded.min_qty, max_qty = excluded.max_qty",
-        )
-        .bind(id)
-        .bind(location_id)
-        .bind(l.min.milli())
-        .bind(l.max.milli())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+        save_stock_limit(conn, id, location_id, l.min.milli(), l.max.milli()).await?;
     }
     if before.as_ref().is_none_or(|b| b.cost != new.cost) {
         record_cost(conn, id, new.cost, meta.now, "product").await?;

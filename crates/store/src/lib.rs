@@ -478,12 +478,13 @@ impl app::Store for SqlStore {
     ) -> Result<app::page::Page<app::stock::Movement>> {
         stock::product_movements(&self.pool, product_id, page).await
     }
-    async fn stock_limit_rows(
+    async fn critical_rows(
         &self,
         location: Option<&str>,
         factor_permille: i64,
-    ) -> Result<Vec<app::stock::StockLimitRow>> {
-        stock::stock_limit_rows(&self.pool, location, factor_permille).await
+        window: Option<(i64, i64)>,
+    ) -> Result<(i64, Vec<app::stock::StockLimitRow>)> {
+        stock::critical_rows(&self.pool, location, factor_permille, window).await
     }
     async fn check_ledger(&self) -> Result<app::stock::LedgerReport> {
         stock::check_ledger(&self.pool).await

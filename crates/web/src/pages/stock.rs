@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use app::catalog::{Location, ProductQuery};
 use app::page::PageRequest;
-use app::stock::{CriticalQuery, LevelQuery, MovementInput, MovementQuery, TransferInput};
+use app::stock::{
+    CriticalQuery, CriticalStock, LevelQuery, MovementInput, MovementQuery, TransferInput,
+};
 use domain::auth::Permission;
 use domain::catalog::UnitOfMeasure;
 use domain::ledger::MovementKind;
@@ -164,6 +166,32 @@ async fn find_product(
     let q = q.trim();
     if q.is_empty() {
         return Ok(None);
+    }
+    // A scanned or typed code is looked up on its own index first; only then, text, which
+    // has to read the catalogue.
+    let digits = q.chars().all(|c| c.is_ascii_digit());
+    let exact = [
+        ProductQuery {
+            sku: Some(q.to_owned()),
+            ..Default::default()
+        },
+        ProductQuery {
+            barcode: digits.then(|| q.to_owned()),
+            ..Default::default()
+        },
+    ];
+    for query in exact
+        .into_iter()
+        .filter(|x| x.sku.is_some() || x.barcode.is_some())
+    {
+        let page = state
+            .app
+            .products(&viewer.principal, query, PageRequest::first(1))
+            .await
+            .map_err(|e| PageError::from_app(e, viewer.t))?;
+        if let Some(p) = page.items.first() {
+            return Ok(Some(p.id));
+        }
     }
     let page = state
         .app
@@ -375,7 +403,8 @@ async fn critical_rows(
     state: &WebState,
     viewer: &Viewer,
     f: &CriticalFilter,
-) -> Result<(Vec<Location>, String, Vec<CriticalRow>), PageError> {
+    window: Option<(u32, u32)>,
+) -> Result<(Vec<Location>, String, u64, Vec<CriticalStock>), PageError> {
     viewer.require(Permission::StockRead)?;
     let mine = my_locations(state, viewer).await?;
     let location = if f.location.trim().is_empty() {
@@ -383,32 +412,57 @@ async fn critical_rows(
     } else {
         pick_location(viewer, &mine, &f.location)?
     };
-    let rows = state
-        .app
-        .critical_stock(
-            &viewer.principal,
-            CriticalQuery {
-                location: location.clone(),
-                date: None,
-            },
-        )
-        .await
-        .map_err(|e| PageError::from_app(e, viewer.t))?;
-    let rows = rows
-        .into_iter()
-        .filter(|r| mine.iter().any(|l| l.code == r.location))
-        .map(|r| CriticalRow {
-            product_id: r.product_id,
-            sku: r.sku,
-            name: r.name,
-            location: r.location,
-            min_stock: r.min_stock.format_ar(),
-            threshold: r.threshold.format_ar(),
-            on_hand: r.on_hand.format_ar(),
-            deficit: r.deficit.format_ar(),
-        })
-        .collect();
-    Ok((mine, location.unwrap_or_default(), rows))
+    let q = CriticalQuery {
+        location: location.clone(),
+        date: None,
+    };
+    let app_error = |e| PageError::from_app(e, viewer.t);
+    // The database pages the report, except for a user limited to several stores who asked
+    // for none: their rows are picked from the whole report here.
+    let (total, rows) = match window {
+        Some((offset, limit)) if location.is_some() || viewer.principal.locations.is_none() => {
+            state
+                .app
+                .critical_stock_page(&viewer.principal, q, offset, limit)
+                .await
+                .map_err(app_error)?
+        }
+        _ => {
+            let rows: Vec<CriticalStock> = state
+                .app
+                .critical_stock(&viewer.principal, q)
+                .await
+                .map_err(app_error)?
+                .into_iter()
+                .filter(|r| mine.iter().any(|l| l.code == r.location))
+                .collect();
+            let total = rows.len() as u64;
+            let rows = match window {
+                Some((offset, limit)) => rows
+                    .into_iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .collect(),
+                None => rows,
+            };
+            (total, rows)
+        }
+    };
+    Ok((mine, location.unwrap_or_default(), total, rows))
+}
+
+/// Formats one report row; only the rows a page shows are formatted.
+fn critical_row(r: CriticalStock) -> CriticalRow {
+    CriticalRow {
+        product_id: r.product_id,
+        sku: r.sku,
+        name: r.name,
+        location: r.location,
+        min_stock: r.min_stock.format_ar(),
+        threshold: r.threshold.format_ar(),
+        on_hand: r.on_hand.format_ar(),
+        deficit: r.deficit.format_ar(),
+    }
 }
 
 async fn critical(
@@ -416,17 +470,14 @@ async fn critical(
     viewer: Viewer,
     Query(f): Query<CriticalFilter>,
 ) -> Result<Response, PageError> {
-    let (locations, location, mut rows) = critical_rows(&state, &viewer, &f).await?;
-    let page = f.pagina.unwrap_or(1).max(1);
-    let total = format::count(rows.len() as i64);
-    let skip = (page - 1) * PAGE_SIZE as usize;
-    let next = (rows.len() > skip + PAGE_SIZE as usize)
+    let page = u32::try_from(f.pagina.unwrap_or(1).max(1)).unwrap_or(u32::MAX);
+    let skip = (page - 1).saturating_mul(PAGE_SIZE);
+    let (locations, location, total, rows) =
+        critical_rows(&state, &viewer, &f, Some((skip, PAGE_SIZE))).await?;
+    let next = (total > u64::from(skip) + u64::from(PAGE_SIZE))
         .then(|| qs(&[("location", &location), ("pagina", &(page + 1).to_string())]));
-    rows = rows
-        .into_iter()
-        .skip(skip)
-        .take(PAGE_SIZE as usize)
-        .collect();
+    let total = format::count(i64::try_from(total).unwrap_or(i64::MAX));
+    let rows: Vec<CriticalRow> = rows.into_iter().map(critical_row).collect();
     Ok(render(
         &CriticalPage {
             chrome: viewer.chrome("/stock", "Stock crítico"),
@@ -447,7 +498,7 @@ async fn critical_csv(
     Query(f): Query<CriticalFilter>,
 ) -> Result<Response, PageError> {
     let t = viewer.t;
-    let (_, _, rows) = critical_rows(&state, &viewer, &f).await?;
+    let (_, _, _, rows) = critical_rows(&state, &viewer, &f, None).await?;
     let mut csv = Csv::new(
         "stock-critico",
         &[
@@ -460,7 +511,7 @@ async fn critical_csv(
             t.s("Déficit"),
         ],
     );
-    for r in &rows {
+    for r in rows.into_iter().map(critical_row) {
         csv.row([
             r.sku.as_str(),
             &r.name,
