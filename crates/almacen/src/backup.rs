@@ -241,6 +241,10 @@ pub async fn restore(
                 .unpack(work.join(&name))
                 .context("la copia está truncada o dañada")?;
         }
+        // The tar reader stops at its end marker; reading the compressed stream to its end is
+        // what makes gzip check its CRC over everything, padding included.
+        std::io::copy(&mut tar.into_inner(), &mut std::io::sink())
+            .context("la copia está truncada o dañada")?;
         let manifest: Manifest = serde_json::from_slice(
             &std::fs::read(work.join(MANIFEST)).context("la copia no tiene manifiesto")?,
         )
