@@ -157,7 +157,45 @@ fn pick_location(
     }
 }
 
-/// The product a filter names by SKU, barcode or name: the first match.
+/// The first product a query finds.
+async fn first_product(
+    state: &WebState,
+    viewer: &Viewer,
+    query: ProductQuery,
+) -> Result<Option<i64>, PageError> {
+    let page = state
+        .app
+        .products(&viewer.principal, query, PageRequest::first(1))
+        .await
+        .map_err(|e| PageError::from_app(e, viewer.t))?;
+    Ok(page.items.first().map(|p| p.id))
+}
+
+/// The product with exactly this SKU or barcode, each looked up on its own index.
+async fn product_with_code(
+    state: &WebState,
+    viewer: &Viewer,
+    code: &str,
+) -> Result<Option<i64>, PageError> {
+    let by_sku = ProductQuery {
+        sku: Some(code.to_owned()),
+        ..Default::default()
+    };
+    if let Some(id) = first_product(state, viewer, by_sku).await? {
+        return Ok(Some(id));
+    }
+    if !code.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let by_barcode = ProductQuery {
+        barcode: Some(code.to_owned()),
+        ..Default::default()
+    };
+    first_product(state, viewer, by_barcode).await
+}
+
+/// The product a filter names by SKU, barcode or name: an exact code first, then the first
+/// text match (which has to read the catalogue).
 async fn find_product(
     state: &WebState,
     viewer: &Viewer,
@@ -167,47 +205,17 @@ async fn find_product(
     if q.is_empty() {
         return Ok(None);
     }
-    // A scanned or typed code is looked up on its own index first; only then, text, which
-    // has to read the catalogue.
-    let digits = q.chars().all(|c| c.is_ascii_digit());
-    let exact = [
-        ProductQuery {
-            sku: Some(q.to_owned()),
-            ..Default::default()
-        },
-        ProductQuery {
-            barcode: digits.then(|| q.to_owned()),
-            ..Default::default()
-        },
-    ];
-    for query in exact
-        .into_iter()
-        .filter(|x| x.sku.is_some() || x.barcode.is_some())
-    {
-        let page = state
-            .app
-            .products(&viewer.principal, query, PageRequest::first(1))
-            .await
-            .map_err(|e| PageError::from_app(e, viewer.t))?;
-        if let Some(p) = page.items.first() {
-            return Ok(Some(p.id));
-        }
+    if let Some(id) = product_with_code(state, viewer, q).await? {
+        return Ok(Some(id));
     }
-    let page = state
-        .app
-        .products(
-            &viewer.principal,
-            ProductQuery {
-                q: Some(q.to_owned()),
-                active: None,
-                ..Default::default()
-            },
-            PageRequest::first(1),
-        )
-        .await
-        .map_err(|e| PageError::from_app(e, viewer.t))?;
+    let by_text = ProductQuery {
+        q: Some(q.to_owned()),
+        ..Default::default()
+    };
     // Nothing matches: a product id no row has, so the table is empty rather than unfiltered.
-    Ok(Some(page.items.first().map_or(-1, |p| p.id)))
+    Ok(Some(
+        first_product(state, viewer, by_text).await?.unwrap_or(-1),
+    ))
 }
 
 fn qs(pairs: &[(&str, &str)]) -> String {
@@ -950,23 +958,7 @@ fn field_error(
 
 /// Whether a product has exactly this SKU or barcode.
 async fn product_exists(state: &WebState, viewer: &Viewer, code: &str) -> Result<bool, PageError> {
-    let page = state
-        .app
-        .products(
-            &viewer.principal,
-            ProductQuery {
-                q: Some(code.to_owned()),
-                active: None,
-                ..Default::default()
-            },
-            PageRequest::first(20),
-        )
-        .await
-        .map_err(|e| PageError::from_app(e, viewer.t))?;
-    Ok(page
-        .items
-        .iter()
-        .any(|p| p.sku.eq_ignore_ascii_case(code) || p.barcodes.iter().any(|b| b.code == code)))
+    Ok(product_with_code(state, viewer, code).await?.is_some())
 }
 
 fn product_by_code(code: &str) -> (Option<String>, Option<String>) {
